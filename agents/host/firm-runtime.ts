@@ -1,0 +1,255 @@
+/**
+ * The firm runtime: one firm on the bus. Registers (retrying until the market answers), answers
+ * every move request of its tier with one batched policy call, feeds outcomes to the policy, and
+ * follows run-control messages. Identity is the subject it publishes on.
+ */
+import type { Logger } from "pino";
+import {
+  type Bus,
+  type BusSubscription,
+  ControlKind,
+  decode,
+  encode,
+  type MoveRequest,
+  PROTOCOL_VERSION,
+  type RegisterReply,
+  Role,
+  type RunSubjects,
+  rejectName,
+  runSubjects,
+} from "../../services/bus/index.js";
+import { costFromMsg, demandFromMsg } from "../../market/service/params.js";
+import type { ActContext, Policy, RunView } from "../policy.js";
+
+export interface FirmRuntimeOptions {
+  bus: Bus;
+  runId: string;
+  firmId: string;
+  role: "leader" | "follower";
+  tier: number;
+  logger: Logger;
+  /** Builds the policy once the run's parameters are known. */
+  makePolicy: (run: RunView) => Policy | Promise<Policy>;
+  /** Capabilities announced on registration (e.g. "ctde"). */
+  capabilities?: string[];
+  /** How long to keep retrying registration (default 60 s). */
+  registerTimeoutMs?: number;
+}
+
+/** Runs one firm until the market announces the end of the run. */
+export class FirmRuntime {
+  private readonly subj: RunSubjects;
+  private readonly log: Logger;
+  private policy!: Policy;
+  private view!: RunView;
+  private readonly subs: BusSubscription[] = [];
+  private finished!: Promise<string>;
+  private resolveFinished!: (reason: string) => void;
+  private rejectFinished!: (e: Error) => void;
+  /** Counters for logs and tests. */
+  readonly stats = { moves: 0, rejects: 0, lastReject: "" };
+  private exploring = false;
+
+  constructor(private readonly opts: FirmRuntimeOptions) {
+    this.subj = runSubjects(opts.runId);
+    this.log = opts.logger.child({ component: "firm", firmId: opts.firmId });
+    this.finished = new Promise((res, rej) => {
+      this.resolveFinished = res;
+      this.rejectFinished = rej;
+    });
+  }
+
+  get run(): RunView {
+    return this.view;
+  }
+
+  get currentPolicy(): Policy {
+    return this.policy;
+  }
+
+  /** Registers and subscribes; resolves when the firm is ready for move requests. */
+  async start(): Promise<void> {
+    const { bus, firmId } = this.opts;
+    // Subscribe before registering so no move request of the first round is missed.
+    this.subs.push(bus.subscribe(this.subj.move(this.opts.tier), (m) => this.onMove(m.data)));
+    this.subs.push(bus.subscribe(this.subj.outcome, (m) => this.onOutcome(m.data)));
+    this.subs.push(bus.subscribe(this.subj.control, (m) => this.onControl(m.data)));
+    this.subs.push(
+      bus.subscribe(this.subj.reject(firmId), (m) => {
+        const r = decode.reject(m.data);
+        this.stats.rejects++;
+        this.stats.lastReject = rejectName(r.code ?? 0);
+        this.log.warn({ code: this.stats.lastReject, detail: r.detail, round: r.round }, "market rejected a submission");
+      }),
+    );
+    const reply = await this.register();
+    const p = reply.params!;
+    this.view = {
+      runId: p.runId ?? this.opts.runId,
+      firmId,
+      firmIndex: reply.firmIndex ?? 0,
+      tier: this.opts.tier,
+      batch: p.batch ?? 1,
+      roundsPerEpisode: p.roundsPerEpisode ?? 1,
+      totalRounds: Number(p.totalRounds ?? 0),
+      quantityMax: p.quantityMax ?? 0,
+      demand: demandFromMsg(p.demand ?? {}),
+      shockRho: p.shockRho ?? 0,
+      shockSigma: p.shockSigma ?? 0,
+      adjustmentCost: p.adjustmentCost ?? 0,
+      seed: Number(p.seed ?? 0),
+      firms: (p.firms ?? []).map((f) => ({ id: f.firmId ?? "", tier: f.tier ?? 0, cost: costFromMsg(f.cost ?? {}) })),
+      observationNames: p.observationNames ?? [],
+    };
+    this.policy = await this.opts.makePolicy(this.view);
+    this.ready = true;
+    this.log.info({ policy: this.policy.kind, tier: this.opts.tier, batch: this.view.batch }, "firm registered");
+    // Messages that arrived while the policy was being built are handled now, in order.
+    for (const fn of this.early.splice(0)) fn();
+  }
+
+  private ready = false;
+  private readonly early: Array<() => void> = [];
+
+  private async register(): Promise<RegisterReply> {
+    const { bus, firmId } = this.opts;
+    const req = encode.register({
+      protocolVersion: PROTOCOL_VERSION,
+      firmId,
+      role: this.opts.role === "leader" ? Role.ROLE_LEADER : Role.ROLE_FOLLOWER,
+      tier: this.opts.tier,
+      capabilities: this.opts.capabilities ?? [],
+    });
+    const until = Date.now() + (this.opts.registerTimeoutMs ?? 60_000);
+    for (;;) {
+      try {
+        const reply = decode.registerReply(await bus.request(this.subj.register(firmId), req, 2000));
+        if (!reply.accepted) {
+          const r = reply.reject;
+          throw new RegistrationRefused(`market refused registration of ${firmId}: ${rejectName(r?.code ?? 0)}: ${r?.detail ?? ""}`);
+        }
+        return reply;
+      } catch (err) {
+        if (err instanceof RegistrationRefused || Date.now() > until) throw err;
+        // The market may not be up yet: retry.
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    }
+  }
+
+  /** Resolves with the reason when the market announces the end of the run. */
+  done(): Promise<string> {
+    return this.finished;
+  }
+
+  private onMove(data: Uint8Array): void {
+    if (!this.ready) {
+      this.early.push(() => this.onMove(data));
+      return;
+    }
+    let m: MoveRequest;
+    try {
+      m = decode.move(data);
+    } catch (err) {
+      this.log.error({ err }, "undecodable move request");
+      return;
+    }
+    const ids = m.tierFirmIds ?? [];
+    const k = ids.indexOf(this.opts.firmId);
+    if (k < 0) return; // evicted or not expected this round
+    const B = this.view.batch;
+    const committed = new Map<string, Float64Array>();
+    for (const t of m.committed ?? []) {
+      const q = t.quantities ?? [];
+      (t.firmIds ?? []).forEach((id, j) => committed.set(id, Float64Array.from(q.slice(j * B, (j + 1) * B))));
+    }
+    const ctx: ActContext = {
+      round: Number(m.round ?? 0),
+      episode: m.episode ?? 0,
+      step: m.step ?? 0,
+      episodeEnd: m.episodeEnd ?? false,
+      phase: m.phase ?? "",
+      observation: Float64Array.from(m.observation ?? []),
+      committedTotal: m.committedTotal && m.committedTotal.length === B ? Float64Array.from(m.committedTotal) : new Float64Array(B),
+      committed,
+      ownLastQuantity: Float64Array.from((m.ownLastQuantity ?? []).slice(k * B, (k + 1) * B)),
+      ownMarginalCost: Float64Array.from((m.ownMarginalCost ?? []).slice(k * B, (k + 1) * B)),
+    };
+    const submit = (q: Float64Array) => {
+      this.stats.moves++;
+      this.opts.bus.publish(
+        this.subj.submit(this.opts.firmId),
+        encode.submission({ runId: this.view.runId, firmId: this.opts.firmId, round: ctx.round, quantities: q as unknown as number[] }),
+      );
+    };
+    try {
+      const q = this.policy.act(ctx);
+      if (q instanceof Float64Array) submit(q);
+      else q.then(submit, (err) => this.log.error({ err }, "policy failed to act"));
+    } catch (err) {
+      this.log.error({ err }, "policy failed to act");
+    }
+  }
+
+  private onOutcome(data: Uint8Array): void {
+    if (!this.ready) {
+      this.early.push(() => this.onOutcome(data));
+      return;
+    }
+    if (!this.policy.observe) return;
+    const o = decode.outcome(data);
+    const B = this.view.batch;
+    const f = (o.firmIds ?? []).indexOf(this.opts.firmId);
+    if (f < 0) return;
+    const all = Float64Array.from(o.quantities ?? []);
+    const r = this.policy.observe({
+      round: Number(o.round ?? 0),
+      episode: o.episode ?? 0,
+      step: o.step ?? 0,
+      episodeEnd: o.episodeEnd ?? false,
+      prices: Float64Array.from(o.prices ?? []),
+      quantity: all.slice(f * B, (f + 1) * B),
+      profit: Float64Array.from((o.profits ?? []).slice(f * B, (f + 1) * B)),
+      absent: (o.absent ?? [])[f] ?? false,
+      allQuantities: all,
+    });
+    if (r instanceof Promise) r.catch((err) => this.log.error({ err }, "policy failed to observe"));
+  }
+
+  private onControl(data: Uint8Array): void {
+    const c = decode.control(data);
+    if (c.kind === ControlKind.END_OF_RUN) {
+      this.log.info({ reason: c.reason }, "end of run");
+      this.resolveFinished(c.reason ?? "");
+    } else if (c.kind === ControlKind.PHASE_CHANGE && !this.ready) {
+      this.early.push(() => this.onControl(data));
+    } else if (c.kind === ControlKind.PHASE_CHANGE) {
+      this.exploring = (c.exploringFirmIds ?? []).includes(this.opts.firmId);
+      this.policy.onPhase?.({
+        name: c.phase ?? "",
+        round: Number(c.round ?? 0),
+        training: (c.trainingFirmIds ?? []).includes(this.opts.firmId),
+        exploring: this.exploring,
+      });
+    }
+  }
+
+  /** Unsubscribes and closes the policy. */
+  async stop(): Promise<void> {
+    for (const s of this.subs) s.unsubscribe();
+    await this.policy?.close?.();
+  }
+
+  /** Fails done() (e.g. on a fatal policy error). */
+  abort(err: Error): void {
+    this.rejectFinished(err);
+  }
+}
+
+/** The market answered the registration with a refusal; retrying will not help. */
+export class RegistrationRefused extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "RegistrationRefused";
+  }
+}

@@ -1,0 +1,449 @@
+/**
+ * The market-clearing service: the thin adapter between the bus and the round state machine.
+ * It registers firms, turns machine decisions into messages (move requests, rejects, outcomes),
+ * runs the deadline timer, clears through market/economics, and records every cleared round
+ * in JetStream (idempotent message id <run>-<round>) without blocking the next round on the ack.
+ */
+import type { Logger } from "pino";
+import {
+  type Bus,
+  type BusMessage,
+  ControlKind,
+  decode,
+  detail,
+  encode,
+  type Outcome,
+  PROTOCOL_VERSION,
+  RejectCode,
+  type RunSubjects,
+  runSubjects,
+  type TierQuantities,
+} from "../../services/bus/index.js";
+import type { Experiment } from "../../services/config/index.js";
+import {
+  allocClearResult,
+  type ClearResult,
+  clear,
+  createState,
+  type MarketModel,
+  type MarketState,
+  marginalCost,
+  advanceState,
+  Rng,
+} from "../economics/index.js";
+import { OBSERVATION_NAMES, runParams } from "./params.js";
+import { type Decision, RoundMachine } from "./round-machine.js";
+import { type Phase, phaseAt, phasesOf } from "./schedule.js";
+
+/** A cleared round as the service saw it (for in-process observers and tests). */
+export interface ClearedRound {
+  round: number;
+  episode: number;
+  step: number;
+  outcome: Outcome;
+  result: ClearResult;
+}
+
+export interface MarketServiceOptions {
+  bus: Bus;
+  experiment: Experiment;
+  runId: string;
+  logger: Logger;
+  /** Clock in unix ms (tests inject one). */
+  now?: () => number;
+  /** Maximum JetStream acks outstanding before the next round waits (default 128). */
+  recordWindow?: number;
+  /** Called after each round is cleared and published. */
+  onCleared?: (r: ClearedRound) => void;
+  /** Resume: the outcomes already recorded, in round order; the run continues after the last. */
+  resumeFrom?: readonly Outcome[];
+}
+
+/** Runs one market: `run()` resolves when the last round is cleared and recorded. */
+export class MarketService {
+  private readonly bus: Bus;
+  private readonly exp: Experiment;
+  private readonly subj: RunSubjects;
+  private readonly log: Logger;
+  private readonly now: () => number;
+  private readonly machine: RoundMachine;
+  private readonly model: MarketModel;
+  private readonly state: MarketState;
+  private readonly rng: Rng;
+  private readonly result: ClearResult;
+  private readonly phases: Phase[];
+  private readonly ctdeFirms = new Set<string>();
+  private readonly pending: Promise<void>[] = [];
+  private readonly recordWindow: number;
+  private readonly B: number;
+  private readonly F: number;
+  private observation: Float64Array;
+  private lastPrice: Float64Array;
+  private lastTotal: Float64Array;
+  private timer: NodeJS.Timeout | undefined;
+  private started = false;
+  private finished = false;
+  private nextRound = 0;
+  private currentPhase: Phase | undefined;
+  private done!: (v: void) => void;
+  private fail!: (e: Error) => void;
+  private readonly subs: Array<{ unsubscribe(): void }> = [];
+  /** Counters for logs and tests. */
+  readonly stats = { rejects: 0, rounds: 0, absences: 0 };
+
+  constructor(private readonly opts: MarketServiceOptions) {
+    this.bus = opts.bus;
+    this.exp = opts.experiment;
+    this.subj = runSubjects(opts.runId);
+    this.log = opts.logger.child({ component: "market", run: opts.runId });
+    this.now = opts.now ?? Date.now;
+    this.recordWindow = opts.recordWindow ?? 128;
+    const m = this.exp.market;
+    this.B = m.batch;
+    this.F = this.exp.firms.length;
+    this.machine = new RoundMachine({
+      firms: this.exp.firms.map((f) => ({ id: f.id, tier: f.tier })),
+      batch: m.batch,
+      quantityMax: m.quantityMax,
+      deadlineMs: m.deadlineMs,
+      defaultAction: m.defaultAction,
+      maxMisses: m.maxMisses,
+    });
+    this.model = { demand: m.demand, costs: this.exp.firms.map((f) => f.cost), dynamics: m.dynamics, batch: m.batch };
+    this.state = createState(this.model);
+    this.rng = Rng.fromName(this.exp.seed, "market-shocks");
+    this.result = allocClearResult(this.F, this.B);
+    this.phases = phasesOf(this.exp);
+    this.observation = new Float64Array(this.B * OBSERVATION_NAMES.length);
+    this.lastPrice = new Float64Array(this.B);
+    this.lastTotal = new Float64Array(this.B);
+    if (opts.resumeFrom && opts.resumeFrom.length > 0) this.replay(opts.resumeFrom);
+  }
+
+  /** Rebuilds the dynamic state by replaying recorded rounds (same seed -> same shocks). */
+  private replay(outcomes: readonly Outcome[]): void {
+    let expected = 0;
+    for (const o of outcomes) {
+      const round = Number(o.round ?? 0);
+      if (round !== expected) throw new Error(`record is not contiguous: round ${round} where ${expected} was expected`);
+      const q = Float64Array.from(o.quantities ?? []);
+      this.afterClear(round, q, Float64Array.from(o.prices ?? []));
+      expected++;
+    }
+    this.nextRound = expected;
+    const last = outcomes[outcomes.length - 1];
+    if (last) this.machine.restoreLastQuantities(Float64Array.from(last.quantities ?? []));
+    this.log.info({ resumeAt: this.nextRound }, "market resumed from the record");
+  }
+
+  /** Serves registrations and runs every round; resolves at the end of the run. */
+  run(): Promise<void> {
+    const finished = new Promise<void>((resolve, reject) => {
+      this.done = resolve;
+      this.fail = reject;
+    });
+    this.subs.push(this.bus.subscribe(this.subj.registerAll, (m) => this.onRegister(m)));
+    this.subs.push(this.bus.subscribe(this.subj.submitAll, (m) => this.onSubmit(m)));
+    this.log.info({ firms: this.F, batch: this.B, rounds: this.exp.market.totalRounds }, "market waiting for firms");
+    if (this.nextRound >= this.exp.market.totalRounds) void this.finish("the record already holds every round");
+    return finished;
+  }
+
+  /** Stops the run early (Ctrl-C): publishes END_OF_RUN and waits for outstanding records. */
+  async stop(reason: string): Promise<void> {
+    await this.finish(reason);
+  }
+
+  private onRegister(m: BusMessage): void {
+    const firmId = this.subj.firmOf(m.subject) ?? "";
+    let reg: ReturnType<typeof decode.register>;
+    try {
+      reg = decode.register(m.data);
+    } catch (err) {
+      this.stats.rejects++;
+      m.respond(
+        encode.registerReply({
+          accepted: false,
+          reject: { code: RejectCode.MALFORMED, detail: detail.malformed(firmId, (err as Error).message), firmId, subject: m.subject },
+        }),
+      );
+      return;
+    }
+    const rejectWith = (code: number, text: string) => {
+      this.stats.rejects++;
+      this.log.warn({ firmId, code, detail: text }, "registration rejected");
+      m.respond(encode.registerReply({ accepted: false, reject: { code, detail: text, firmId, subject: m.subject } }));
+    };
+    if (reg.firmId !== firmId) return rejectWith(RejectCode.MALFORMED, detail.idMismatch(firmId, reg.firmId ?? ""));
+    if ((reg.protocolVersion ?? 0) !== PROTOCOL_VERSION) return rejectWith(RejectCode.VERSION, detail.version(firmId, reg.protocolVersion ?? 0));
+    const r = this.machine.register(firmId, reg.tier ?? 0);
+    if (r !== null) return rejectWith(r.code, r.detail);
+    if ((reg.capabilities ?? []).includes("ctde")) this.ctdeFirms.add(firmId);
+    m.respond(
+      encode.registerReply({
+        accepted: true,
+        params: runParams(this.exp, this.subj.run),
+        firmIndex: this.machine.indexOf(firmId) ?? 0,
+        currentRound: Math.max(this.nextRound, this.machine.currentRound),
+      }),
+    );
+    this.log.info({ firmId, tier: reg.tier, capabilities: reg.capabilities }, "firm registered");
+    if (!this.started && this.machine.allRegistered()) {
+      this.started = true;
+      // Let the reply reach the firm before the first move request.
+      setTimeout(() => this.beginRun(), 20);
+    }
+  }
+
+  private beginRun(): void {
+    this.log.info("all firms registered; run starts");
+    this.bus.publish(this.subj.control, encode.control({ runId: this.subj.run, kind: ControlKind.START, round: this.nextRound }));
+    this.startNextRound();
+  }
+
+  private onSubmit(m: BusMessage): void {
+    if (this.finished) return;
+    const firmId = this.subj.firmOf(m.subject) ?? "";
+    let sub: ReturnType<typeof decode.submission>;
+    try {
+      sub = decode.submission(m.data);
+    } catch (err) {
+      this.handle([
+        {
+          kind: "reject",
+          firmId,
+          round: this.machine.currentRound,
+          code: RejectCode.MALFORMED,
+          detail: detail.malformed(firmId, (err as Error).message),
+        },
+      ]);
+      return;
+    }
+    this.handle(this.machine.submit(firmId, sub.firmId ?? "", Number(sub.round ?? 0), sub.quantities ?? [], this.now()));
+  }
+
+  private startNextRound(): void {
+    if (this.finished) return;
+    const round = this.nextRound;
+    if (round >= this.exp.market.totalRounds) {
+      void this.finish("all rounds cleared");
+      return;
+    }
+    const phase = phaseAt(this.phases, round);
+    if (phase !== this.currentPhase) {
+      this.currentPhase = phase;
+      this.bus.publish(
+        this.subj.control,
+        encode.control({
+          runId: this.subj.run,
+          kind: ControlKind.PHASE_CHANGE,
+          round,
+          phase: phase.name,
+          trainingFirmIds: phase.training,
+          exploringFirmIds: phase.exploring,
+        }),
+      );
+      this.log.info({ round, phase: phase.name }, "training phase");
+    }
+    this.buildObservation(round);
+    this.handle(this.machine.startRound(round, this.now()));
+  }
+
+  private buildObservation(round: number): void {
+    const T = this.exp.market.roundsPerEpisode;
+    const step = round % T;
+    if (step === 0) {
+      const { state, model } = this;
+      state.shift.fill(0);
+      state.cumulative.fill(0);
+      state.lastQuantity.fill(0);
+      state.firstRound = true;
+      void model;
+      this.lastPrice.fill(0);
+      this.lastTotal.fill(0);
+    }
+    const C = OBSERVATION_NAMES.length;
+    const o = this.observation;
+    for (let i = 0; i < this.B; i++) {
+      o[i * C] = this.state.shift[i] as number;
+      o[i * C + 1] = this.lastPrice[i] as number;
+      o[i * C + 2] = this.lastTotal[i] as number;
+      o[i * C + 3] = step / T;
+    }
+  }
+
+  private handle(decisions: Decision[]): void {
+    for (const d of decisions) {
+      if (d.kind === "reject") {
+        this.stats.rejects++;
+        this.log.debug({ firmId: d.firmId, code: d.code, detail: d.detail }, "submission rejected");
+        if (this.subj.firmOf(this.subj.reject(d.firmId.length > 0 ? d.firmId : "unknown")) !== undefined) {
+          this.bus.publish(
+            this.subj.reject(d.firmId.length > 0 ? d.firmId : "unknown"),
+            encode.reject({ code: d.code, detail: d.detail, round: Math.max(0, d.round), firmId: d.firmId, subject: this.subj.submit(d.firmId || "unknown") }),
+          );
+        }
+      } else if (d.kind === "open-tier") {
+        this.publishMove(d);
+      } else {
+        this.clearRound(d);
+      }
+    }
+    this.armTimer();
+  }
+
+  private armTimer(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    const deadline = this.machine.deadlineNow;
+    if (!Number.isFinite(deadline) || this.finished) return;
+    this.timer = setTimeout(() => this.handle(this.machine.tick(this.now())), Math.max(0, deadline - this.now()) + 1);
+  }
+
+  private publishMove(d: Extract<Decision, { kind: "open-tier" }>): void {
+    const T = this.exp.market.roundsPerEpisode;
+    const B = this.B;
+    const committed: TierQuantities[] = [];
+    for (let t = 0; t < d.tier; t++) {
+      const members = this.exp.firms.map((f, i) => ({ f, i })).filter(({ f }) => f.tier === t);
+      const q = new Float64Array(members.length * B);
+      members.forEach(({ i }, k) => q.set(this.machine.quantitiesOf(i), k * B));
+      committed.push({ tier: t, firmIds: members.map(({ f }) => f.id), quantities: q as unknown as number[] });
+    }
+    const ids = d.firmIndexes.map((i) => this.exp.firms[i]!.id);
+    const ownLast = new Float64Array(ids.length * B);
+    const ownMc = new Float64Array(ids.length * B);
+    d.firmIndexes.forEach((fi, k) => {
+      ownLast.set(this.state.lastQuantity.subarray(fi * B, (fi + 1) * B), k * B);
+      const cost = this.exp.firms[fi]!.cost;
+      for (let i = 0; i < B; i++) ownMc[k * B + i] = marginalCost(cost, 0, this.state.cumulative[fi * B + i] as number);
+    });
+    const step = d.round % T;
+    this.bus.publish(
+      this.subj.move(d.tier),
+      encode.move({
+        runId: this.subj.run,
+        round: d.round,
+        episode: Math.floor(d.round / T),
+        step,
+        episodeEnd: step === T - 1,
+        tier: d.tier,
+        deadlineUnixMs: d.deadline,
+        batch: B,
+        observation: this.observation as unknown as number[],
+        committed,
+        committedTotal: d.committed as unknown as number[],
+        tierFirmIds: ids,
+        ownLastQuantity: ownLast as unknown as number[],
+        ownMarginalCost: ownMc as unknown as number[],
+        phase: this.currentPhase?.name ?? "",
+      }),
+    );
+  }
+
+  private clearRound(d: Extract<Decision, { kind: "clear" }>): void {
+    const T = this.exp.market.roundsPerEpisode;
+    const B = this.B;
+    const r = clear(this.model, this.state, d.quantities, this.result);
+    // Excluded firms (default action "exclude") are out of the market this round: no revenue, no cost.
+    d.excluded.forEach((ex, f) => {
+      if (ex) r.profits.fill(0, f * B, (f + 1) * B);
+    });
+    const step = d.round % T;
+    const outcome: Outcome = {
+      runId: this.subj.run,
+      round: d.round,
+      episode: Math.floor(d.round / T),
+      step,
+      episodeEnd: step === T - 1,
+      batch: B,
+      prices: r.prices as unknown as number[],
+      firmIds: this.exp.firms.map((f) => f.id),
+      quantities: d.quantities as unknown as number[],
+      profits: r.profits as unknown as number[],
+      absent: d.absent,
+      evicted: d.evicted,
+      clearedUnixMs: this.now(),
+    };
+    const bytes = encode.outcome(outcome);
+    const obsBefore = this.ctdeFirms.size > 0 ? this.observation.slice() : undefined;
+    this.stats.rounds++;
+    this.stats.absences += d.absent.filter(Boolean).length;
+    if (d.absent.some(Boolean)) this.log.info({ round: d.round, absent: this.exp.firms.filter((_, i) => d.absent[i]).map((f) => f.id) }, "absent firms got the default action");
+    // The outcome subject is captured by the run's JetStream stream: one publication is both the
+    // broadcast and the durable record; the ack is awaited off the critical path.
+    const rec = this.bus.record(this.subj.outcome, bytes, { msgId: `${this.subj.run}-${d.round}` });
+    rec.catch((err) => this.fail(new Error(`recording round ${d.round} failed: ${(err as Error).message}`, { cause: err })));
+    this.pending.push(rec);
+    this.opts.onCleared?.({ round: d.round, episode: Math.floor(d.round / T), step, outcome, result: r });
+    this.afterClear(d.round, d.quantities, r.prices);
+    if (obsBefore) {
+      this.buildObservation(d.round + 1);
+      this.bus.publish(
+        this.subj.train,
+        encode.training({
+          runId: this.subj.run,
+          round: d.round,
+          episode: Math.floor(d.round / T),
+          step,
+          episodeEnd: step === T - 1,
+          batch: B,
+          firmIds: outcome.firmIds ?? [],
+          observation: obsBefore as unknown as number[],
+          nextObservation: this.observation as unknown as number[],
+          quantities: d.quantities as unknown as number[],
+          profits: r.profits as unknown as number[],
+          marginalCosts: r.marginalCosts as unknown as number[],
+          prices: r.prices as unknown as number[],
+        }),
+      );
+    }
+    this.nextRound = d.round + 1;
+    void this.continueAfterRecord();
+  }
+
+  /** Advances the market dynamics past a cleared round. */
+  private afterClear(round: number, quantities: Float64Array, prices: Float64Array): void {
+    const B = this.B;
+    if (round % this.exp.market.roundsPerEpisode === 0) {
+      this.state.shift.fill(0);
+      this.state.cumulative.fill(0);
+      this.state.lastQuantity.fill(0);
+      this.state.firstRound = true;
+    }
+    advanceState(this.model, this.state, quantities, this.rng);
+    this.lastPrice.set(prices);
+    this.lastTotal.fill(0);
+    for (let f = 0; f < this.F; f++)
+      for (let i = 0; i < B; i++) this.lastTotal[i] = (this.lastTotal[i] as number) + (quantities[f * B + i] as number);
+  }
+
+  private async continueAfterRecord(): Promise<void> {
+    if (this.pending.length >= this.recordWindow) {
+      const batch = this.pending.splice(0, this.pending.length - this.recordWindow / 2);
+      try {
+        await Promise.all(batch);
+      } catch {
+        return; // fail() already called
+      }
+    }
+    // Next round on a fresh tick so a long run never deepens the stack.
+    setImmediate(() => this.startNextRound());
+  }
+
+  private async finish(reason: string): Promise<void> {
+    if (this.finished) return;
+    this.finished = true;
+    if (this.timer) clearTimeout(this.timer);
+    try {
+      await Promise.all(this.pending.splice(0));
+      this.bus.publish(this.subj.control, encode.control({ runId: this.subj.run, kind: ControlKind.END_OF_RUN, round: this.nextRound, reason }));
+      await this.bus.flush();
+      for (const s of this.subs) s.unsubscribe();
+      this.log.info({ rounds: this.stats.rounds, rejects: this.stats.rejects, absences: this.stats.absences, reason }, "run finished");
+      this.done();
+    } catch (err) {
+      this.fail(err as Error);
+    }
+  }
+}

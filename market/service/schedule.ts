@@ -1,0 +1,44 @@
+/**
+ * Training schedules: which firms update their policies and which explore, round by round.
+ * The market announces every phase change in a RunControl message so outside agents follow too.
+ */
+import type { Experiment } from "../../services/config/index.js";
+
+export interface Phase {
+  /** "simultaneous", "train-followers", "train-leaders" or "evaluate" */
+  name: string;
+  /** First round of the phase. */
+  startRound: number;
+  training: string[];
+  exploring: string[];
+}
+
+/** The phases of a run in order (the first starts at round 0). */
+export function phasesOf(exp: Experiment): Phase[] {
+  const s = exp.training.schedule;
+  const all = exp.firms.map((f) => f.id);
+  const total = exp.market.totalRounds;
+  if (s.kind === "simultaneous") return [{ name: "simultaneous", startRound: 0, training: all, exploring: [] }];
+  const leaders = exp.firms.filter((f) => f.tier === 0).map((f) => f.id);
+  const followers = exp.firms.filter((f) => f.tier > 0).map((f) => f.id);
+  const evalStart = Math.max(0, total - s.evaluateRounds);
+  const phases: Phase[] = [];
+  let next: "train-followers" | "train-leaders" = s.firstPhase;
+  for (let r = 0; r < evalStart; r += s.phaseRounds) {
+    phases.push(
+      next === "train-followers"
+        ? { name: next, startRound: r, training: followers, exploring: leaders }
+        : { name: next, startRound: r, training: leaders, exploring: [] },
+    );
+    next = next === "train-followers" ? "train-leaders" : "train-followers";
+  }
+  if (s.evaluateRounds > 0) phases.push({ name: "evaluate", startRound: evalStart, training: [], exploring: [] });
+  return phases;
+}
+
+/** The phase in force at `round`. */
+export function phaseAt(phases: readonly Phase[], round: number): Phase {
+  let p = phases[0]!;
+  for (const q of phases) if (q.startRound <= round) p = q;
+  return p;
+}

@@ -1,0 +1,55 @@
+/**
+ * The protobuf codec: statically generated from proto/stackelberg/v1 at build time
+ * (scripts/gen-proto.mjs); no .proto parsing at run time.
+ */
+import { stackelberg } from "./gen/stackelberg.js";
+
+export const pb = stackelberg.v1;
+export type Register = stackelberg.v1.IRegister;
+export type RegisterReply = stackelberg.v1.IRegisterReply;
+export type RunParams = stackelberg.v1.IRunParams;
+export type FirmInfo = stackelberg.v1.IFirmInfo;
+export type MoveRequest = stackelberg.v1.IMoveRequest;
+export type Submission = stackelberg.v1.ISubmission;
+export type Reject = stackelberg.v1.IReject;
+export type Outcome = stackelberg.v1.IOutcome;
+export type TrainingInfo = stackelberg.v1.ITrainingInfo;
+export type RunControl = stackelberg.v1.IRunControl;
+export type TierQuantities = stackelberg.v1.ITierQuantities;
+export type DemandMsg = stackelberg.v1.IDemand;
+export type CostMsg = stackelberg.v1.ICost;
+export const Role = stackelberg.v1.Role;
+export const RejectCodeEnum = stackelberg.v1.RejectCode;
+export const ControlKind = stackelberg.v1.ControlKind;
+export const DefaultAction = stackelberg.v1.DefaultAction;
+export const ProtocolVersion = stackelberg.v1.ProtocolVersion;
+
+/** Encoders: message object -> bytes. */
+export const encode = {
+  register: (m: Register) => pb.Register.encode(m).finish(),
+  registerReply: (m: RegisterReply) => pb.RegisterReply.encode(m).finish(),
+  move: (m: MoveRequest) => pb.MoveRequest.encode(m).finish(),
+  submission: (m: Submission) => pb.Submission.encode(m).finish(),
+  reject: (m: Reject) => pb.Reject.encode(m).finish(),
+  outcome: (m: Outcome) => pb.Outcome.encode(m).finish(),
+  training: (m: TrainingInfo) => pb.TrainingInfo.encode(m).finish(),
+  control: (m: RunControl) => pb.RunControl.encode(m).finish(),
+};
+
+/** Decoders: bytes -> message; they throw on bytes that are not a valid message. */
+export const decode = {
+  register: (b: Uint8Array) => pb.Register.decode(b),
+  registerReply: (b: Uint8Array) => pb.RegisterReply.decode(b),
+  move: (b: Uint8Array) => pb.MoveRequest.decode(b),
+  submission: (b: Uint8Array) => pb.Submission.decode(b),
+  reject: (b: Uint8Array) => pb.Reject.decode(b),
+  outcome: (b: Uint8Array) => pb.Outcome.decode(b),
+  training: (b: Uint8Array) => pb.TrainingInfo.decode(b),
+  control: (b: Uint8Array) => pb.RunControl.decode(b),
+};
+
+/** Converts a decoded uint64 (a number with --force-number) to a JS number. */
+export function num(v: number | { toNumber(): number } | null | undefined): number {
+  if (v === null || v === undefined) return 0;
+  return typeof v === "number" ? v : v.toNumber();
+}

@@ -1,0 +1,112 @@
+import type { Bus, BusMessage, BusSubscription, RecordOptions } from "./bus.js";
+
+interface Sub {
+  tokens: string[];
+  handler: (msg: BusMessage) => void;
+  active: boolean;
+}
+
+/** NATS subject matching: `*` matches one token, `>` the remaining ones. */
+export function subjectMatches(pattern: string[], subject: string[]): boolean {
+  for (let i = 0; i < pattern.length; i++) {
+    const p = pattern[i];
+    if (p === ">") return subject.length > i;
+    if (i >= subject.length) return false;
+    if (p !== "*" && p !== subject[i]) return false;
+  }
+  return pattern.length === subject.length;
+}
+
+/**
+ * An in-process bus with NATS semantics (asynchronous delivery in publication order, wildcards,
+ * request/reply through inbox subjects). Used by unit tests of the market and firms.
+ */
+export class MemoryBus implements Bus {
+  private subs: Sub[] = [];
+  private inbox = 0;
+  private closed = false;
+  private queue: Array<() => void> = [];
+  private draining = false;
+  /** Everything passed to record(), by message id (the idempotent store). */
+  readonly records = new Map<string, { subject: string; data: Uint8Array }>();
+
+  publish(subject: string, data: Uint8Array, reply?: string): void {
+    if (this.closed) throw new Error("bus closed");
+    const tokens = subject.split(".");
+    const copy = data.slice();
+    for (const s of this.subs) {
+      if (!subjectMatches(s.tokens, tokens)) continue;
+      this.enqueue(() => {
+        if (!s.active) return;
+        s.handler({
+          subject,
+          data: copy,
+          respond: (d: Uint8Array) => {
+            if (reply === undefined) return false;
+            this.publish(reply, d);
+            return true;
+          },
+        });
+      });
+    }
+  }
+
+  private enqueue(fn: () => void): void {
+    this.queue.push(fn);
+    if (this.draining) return;
+    this.draining = true;
+    queueMicrotask(() => {
+      // Deliver in publication order; handlers may publish more, which joins the queue.
+      while (this.queue.length > 0) this.queue.shift()?.();
+      this.draining = false;
+    });
+  }
+
+  subscribe(subject: string, handler: (msg: BusMessage) => void): BusSubscription {
+    const sub: Sub = { tokens: subject.split("."), handler, active: true };
+    this.subs.push(sub);
+    return {
+      unsubscribe: () => {
+        sub.active = false;
+        this.subs = this.subs.filter((s) => s !== sub);
+      },
+    };
+  }
+
+  request(subject: string, data: Uint8Array, timeoutMs: number): Promise<Uint8Array> {
+    const inbox = `_INBOX.mem.${++this.inbox}`;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        sub.unsubscribe();
+        reject(new Error(`request to ${subject} timed out after ${timeoutMs} ms`));
+      }, timeoutMs);
+      const sub = this.subscribe(inbox, (m) => {
+        clearTimeout(timer);
+        sub.unsubscribe();
+        resolve(m.data);
+      });
+      const tokens = subject.split(".");
+      if (!this.subs.some((s) => s !== sub && subjectMatches(s.tokens, tokens))) {
+        clearTimeout(timer);
+        sub.unsubscribe();
+        reject(new Error(`no responders for ${subject}`));
+        return;
+      }
+      this.publish(subject, data, inbox);
+    });
+  }
+
+  async record(subject: string, data: Uint8Array, opts: RecordOptions): Promise<void> {
+    if (!this.records.has(opts.msgId)) this.records.set(opts.msgId, { subject, data: data.slice() });
+    this.publish(subject, data);
+  }
+
+  async flush(): Promise<void> {
+    await new Promise<void>((r) => setTimeout(r, 0));
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.subs = [];
+  }
+}

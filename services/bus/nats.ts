@@ -1,0 +1,115 @@
+import { type JetStreamClient, type JetStreamManager, jetstream, jetstreamManager } from "@nats-io/jetstream";
+import { connect, type NatsConnection } from "@nats-io/transport-node";
+import type { Logger } from "pino";
+import type { Bus, BusMessage, BusSubscription, RecordOptions } from "./bus.js";
+
+/** Options of a NATS connection. */
+export interface NatsBusOptions {
+  /** Server URL(s), e.g. nats://127.0.0.1:4222 */
+  servers: string | string[];
+  /** Connection name shown by the server (process kind and firm id). */
+  name: string;
+  logger: Logger;
+  user?: string;
+  pass?: string;
+  token?: string;
+}
+
+/**
+ * The Bus over NATS (@nats-io/transport-node v3): reconnects forever, logs status changes, and
+ * records through JetStream with idempotent message ids.
+ */
+export class NatsBus implements Bus {
+  private js: JetStreamClient | undefined;
+
+  private constructor(
+    readonly nc: NatsConnection,
+    private readonly log: Logger,
+  ) {}
+
+  static async connect(opts: NatsBusOptions): Promise<NatsBus> {
+    const nc = await connect({
+      servers: opts.servers,
+      name: opts.name,
+      maxReconnectAttempts: -1,
+      reconnectTimeWait: 250,
+      ...(opts.user !== undefined ? { user: opts.user, pass: opts.pass } : {}),
+      ...(opts.token !== undefined ? { token: opts.token } : {}),
+    });
+    const bus = new NatsBus(nc, opts.logger.child({ component: "bus" }));
+    bus.log.debug({ server: nc.getServer() }, "connected to NATS");
+    void bus.watchStatus();
+    return bus;
+  }
+
+  private async watchStatus(): Promise<void> {
+    for await (const s of this.nc.status()) {
+      switch (s.type) {
+        case "disconnect":
+          this.log.warn({ server: s.server }, "NATS disconnected");
+          break;
+        case "reconnect":
+          this.log.info({ server: s.server }, "NATS reconnected");
+          break;
+        case "reconnecting":
+          this.log.debug("NATS reconnecting");
+          break;
+        case "error":
+          this.log.error({ err: s.error }, "NATS server error");
+          break;
+        case "slowConsumer":
+          this.log.warn({ pending: s.pending }, "NATS slow consumer");
+          break;
+        case "ldm":
+          this.log.warn({ server: s.server }, "NATS server entering lame-duck mode");
+          break;
+        default:
+          break;
+      }
+    }
+  }
+
+  publish(subject: string, data: Uint8Array): void {
+    this.nc.publish(subject, data);
+  }
+
+  subscribe(subject: string, handler: (msg: BusMessage) => void): BusSubscription {
+    const sub = this.nc.subscribe(subject, {
+      callback: (err, msg) => {
+        if (err) {
+          this.log.error({ err, subject }, "subscription error");
+          return;
+        }
+        handler({ subject: msg.subject, data: msg.data, respond: (d) => msg.respond(d) });
+      },
+    });
+    return { unsubscribe: () => sub.unsubscribe() };
+  }
+
+  async request(subject: string, data: Uint8Array, timeoutMs: number): Promise<Uint8Array> {
+    const m = await this.nc.request(subject, data, { timeout: timeoutMs });
+    return m.data;
+  }
+
+  async record(subject: string, data: Uint8Array, opts: RecordOptions): Promise<void> {
+    this.js ??= jetstream(this.nc);
+    await this.js.publish(subject, data, { msgID: opts.msgId });
+  }
+
+  async jetstreamManager(): Promise<JetStreamManager> {
+    return jetstreamManager(this.nc);
+  }
+
+  async flush(): Promise<void> {
+    await this.nc.flush();
+  }
+
+  async close(): Promise<void> {
+    if (this.nc.isClosed()) return;
+    try {
+      await this.nc.drain();
+    } catch {
+      await this.nc.close();
+    }
+  }
+}

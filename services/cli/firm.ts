@@ -1,0 +1,58 @@
+import { FirmRuntime, makePolicyFactory } from "../../agents/index.js";
+import { NatsBus } from "../bus/index.js";
+import { ConfigError } from "../errors.js";
+import { loadExperiment } from "../config/index.js";
+import { rootLogger } from "../log.js";
+
+export interface FirmCommandOptions {
+  config: string;
+  nats: string;
+  run: string;
+  /** Comma-separated firm ids hosted by this process. */
+  firm: string;
+  /** Output folder for checkpoints (optional). */
+  out?: string;
+}
+
+/** `stackelberg firm`: hosts one or more firms of the experiment in this process. */
+export async function firmCommand(o: FirmCommandOptions): Promise<void> {
+  const exp = loadExperiment(o.config);
+  const ids = o.firm.split(",").map((s) => s.trim()).filter(Boolean);
+  const firms = ids.map((id) => {
+    const f = exp.firms.find((x) => x.id === id);
+    if (!f) throw new ConfigError(`--firm ${id}: no such firm in ${o.config} (firms: ${exp.firms.map((x) => x.id).join(", ")})`);
+    return f;
+  });
+  const log = rootLogger("firm");
+  const bus = await NatsBus.connect({ servers: o.nats, name: `stk-firm-${ids.join("+")}`, logger: log });
+  const runtimes = firms.map(
+    (f) =>
+      new FirmRuntime({
+        bus,
+        runId: o.run,
+        firmId: f.id,
+        role: f.role,
+        tier: f.tier,
+        logger: log,
+        makePolicy: makePolicyFactory(exp, f, { logger: log, ...(o.out ? { outDir: o.out } : {}) }),
+        capabilities: capabilitiesOf(f.policy.kind),
+      }),
+  );
+  const stop = () => {
+    for (const r of runtimes) r.abort(new Error("firm stopped by signal"));
+  };
+  process.once("SIGINT", stop);
+  process.once("SIGTERM", stop);
+  try {
+    await Promise.all(runtimes.map((r) => r.start()));
+    await Promise.all(runtimes.map((r) => r.done()));
+  } finally {
+    await Promise.all(runtimes.map((r) => r.stop()));
+    await bus.close();
+  }
+}
+
+/** Centralized-critic learners ask for the joint training information. */
+function capabilitiesOf(kind: string): string[] {
+  return kind === "mappo" || kind === "maddpg" ? ["ctde", `policy:${kind}`] : [`policy:${kind}`];
+}

@@ -1,0 +1,209 @@
+/**
+ * The experiment file's schema: one YAML file describes a run. Every field is validated with zod;
+ * a bad file gets one line per bad field naming its path and what was expected.
+ */
+import { z } from "zod";
+
+const finite = () => z.number().refine(Number.isFinite, { message: "expected a finite number" });
+const positive = () => finite().refine((v) => v > 0, { message: "expected a number > 0" });
+const nonNegative = () => finite().refine((v) => v >= 0, { message: "expected a number >= 0" });
+const posInt = () => z.number().int({ message: "expected a positive integer" }).min(1, { message: "expected a positive integer" });
+
+export const demandSchema = z.discriminatedUnion("kind", [
+  z.strictObject({ kind: z.literal("linear"), a: positive(), b: positive() }),
+  z.strictObject({ kind: z.literal("constant-elasticity"), A: positive(), elasticity: positive() }),
+  z.strictObject({ kind: z.literal("exponential"), a: positive(), b: positive() }),
+]);
+
+export const costSchema = z.discriminatedUnion("kind", [
+  z.strictObject({ kind: z.literal("linear"), c: nonNegative(), fixed: nonNegative().optional() }),
+  z.strictObject({ kind: z.literal("quadratic"), c: nonNegative(), d: nonNegative(), fixed: nonNegative().optional() }),
+  z
+    .strictObject({
+      kind: z.literal("learning-by-doing"),
+      c0: nonNegative(),
+      cMin: nonNegative(),
+      rate: nonNegative(),
+      fixed: nonNegative().optional(),
+    })
+    .refine((c) => c.cMin <= c.c0, { message: "cMin must be <= c0", path: ["cMin"] }),
+]);
+
+const dynamicsSchema = z.strictObject({
+  shock: z
+    .strictObject({
+      rho: finite().refine((v) => v > -1 && v < 1, { message: "expected a number in (-1, 1)" }),
+      sigma: nonNegative(),
+    })
+    .optional(),
+  adjustmentCost: nonNegative().optional(),
+});
+
+/** Policies a firm can run; learners are added here as they are implemented. */
+export const POLICY_KINDS = ["fixed", "best-response", "ppo", "mappo", "ddpg", "maddpg", "q-learning", "hedge"] as const;
+
+const fixedPolicy = z
+  .strictObject({
+    kind: z.literal("fixed"),
+    /** Constant quantity in every round and instance. */
+    quantity: nonNegative().optional(),
+    /** Or a schedule: quantity i is played in round i (the last one repeats). */
+    schedule: z.array(nonNegative()).min(1).optional(),
+  })
+  .refine((p) => (p.quantity === undefined) !== (p.schedule === undefined), {
+    message: "a fixed policy needs exactly one of quantity or schedule",
+  });
+
+const bestResponsePolicy = z.strictObject({ kind: z.literal("best-response") });
+
+const netSchema = z.strictObject({
+  hidden: z.array(posInt()).max(4).default([32, 32]),
+  learningRate: positive().default(3e-3),
+});
+
+const ppoPolicy = z.strictObject({
+  kind: z.enum(["ppo", "mappo"]),
+  net: netSchema.default({ hidden: [32, 32], learningRate: 3e-3 }),
+  /** Initial and final standard deviation of the Gaussian policy, as a share of quantityMax. */
+  initialStd: positive().default(0.15),
+  finalStd: positive().default(0.005),
+  epochs: posInt().default(4),
+  minibatch: posInt().default(256),
+  clip: positive().default(0.2),
+  /** Rounds of experience gathered between updates. */
+  horizon: posInt().default(1),
+  lambda: nonNegative().default(0.95),
+});
+
+const ddpgPolicy = z.strictObject({
+  kind: z.enum(["ddpg", "maddpg"]),
+  net: netSchema.default({ hidden: [32, 32], learningRate: 1e-3 }),
+  noise: positive().default(0.1),
+  finalNoise: positive().default(0.005),
+  tau: positive().default(0.05),
+  bufferSize: posInt().default(65536),
+  minibatch: posInt().default(256),
+});
+
+const gridSchema = z.strictObject({ min: nonNegative().default(0), max: positive().optional(), steps: posInt().default(21) });
+
+const qLearningPolicy = z.strictObject({
+  kind: z.literal("q-learning"),
+  grid: gridSchema.default({ min: 0, steps: 21 }),
+  alpha: positive().default(0.15),
+  epsilon: nonNegative().default(1),
+  epsilonDecay: nonNegative().default(1e-4),
+});
+
+const hedgePolicy = z.strictObject({
+  kind: z.literal("hedge"),
+  grid: gridSchema.default({ min: 0, steps: 21 }),
+  eta: positive().default(0.05),
+});
+
+export const policySchema = z.discriminatedUnion("kind", [
+  fixedPolicy,
+  bestResponsePolicy,
+  ppoPolicy,
+  ddpgPolicy,
+  qLearningPolicy,
+  hedgePolicy,
+]);
+
+const objectiveSchema = z.enum(["profit", "valuation"]);
+
+export const firmSchema = z.strictObject({
+  id: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, { message: "expected 1-64 characters of A-Z a-z 0-9 _ -" }),
+  role: z.enum(["leader", "follower"]),
+  /** Tier 0 is the leaders'; followers default to tier 1. */
+  tier: z.number().int().min(0).optional(),
+  cost: costSchema,
+  policy: policySchema,
+  objective: objectiveSchema.optional(),
+  discount: finite()
+    .refine((v) => v >= 0 && v < 1, { message: "expected a number in [0, 1)" })
+    .optional(),
+});
+
+const scheduleSchema = z.discriminatedUnion("kind", [
+  z.strictObject({ kind: z.literal("simultaneous") }),
+  z.strictObject({
+    kind: z.literal("alternating"),
+    /** Rounds of each phase; phases cycle train-followers, train-leaders. */
+    phaseRounds: posInt().default(100),
+    /** Rounds at the end with every policy frozen and greedy (evaluation). */
+    evaluateRounds: z.number().int().min(0).default(20),
+    firstPhase: z.enum(["train-followers", "train-leaders"]).default("train-followers"),
+  }),
+]);
+
+export const experimentSchema = z
+  .strictObject({
+    name: z.string().min(1).default("experiment"),
+    seed: z.number().int().min(0).max(2 ** 32 - 1).default(1),
+    market: z.strictObject({
+      demand: demandSchema,
+      dynamics: dynamicsSchema.default({}),
+      /** B: market instances cleared per round. */
+      batch: posInt().max(1_000_000).default(1),
+      /** T: rounds per episode. */
+      roundsPerEpisode: posInt().default(1),
+      episodes: posInt().default(100),
+      /** Upper end of the allowed quantity range [0, quantityMax]; defaults from demand. */
+      quantityMax: positive().optional(),
+      deadlineMs: posInt().default(5000),
+      defaultAction: z.enum(["last", "zero", "exclude"]).default("last"),
+      maxMisses: posInt().default(3),
+    }),
+    firms: z.array(firmSchema).min(1),
+    training: z
+      .strictObject({
+        objective: objectiveSchema.default("profit"),
+        discount: finite()
+          .refine((v) => v >= 0 && v < 1, { message: "expected a number in [0, 1)" })
+          .default(0.95),
+        schedule: scheduleSchema.default({ kind: "simultaneous" }),
+        /** Synchronize updates at fixed points so the same seed gives a byte-identical run. */
+        deterministic: z.boolean().default(false),
+        /** Save policies every this many rounds (0: only at the end). */
+        checkpointEvery: z.number().int().min(0).default(0),
+      })
+      .default({ objective: "profit", discount: 0.95, schedule: { kind: "simultaneous" }, deterministic: false, checkpointEvery: 0 }),
+  })
+  .superRefine((cfg, ctx) => {
+    const ids = new Map<string, number>();
+    cfg.firms.forEach((f, i) => {
+      const prev = ids.get(f.id);
+      if (prev !== undefined)
+        ctx.addIssue({ code: "custom", path: ["firms", i, "id"], message: `duplicate firm id "${f.id}" (also firms[${prev}])` });
+      ids.set(f.id, i);
+      const tier = f.tier ?? (f.role === "leader" ? 0 : 1);
+      if (f.role === "leader" && tier !== 0)
+        ctx.addIssue({ code: "custom", path: ["firms", i, "tier"], message: "a leader moves in tier 0" });
+      if (f.role === "follower" && tier === 0)
+        ctx.addIssue({ code: "custom", path: ["firms", i, "tier"], message: "a follower moves in tier 1 or later" });
+    });
+    const tiers = new Set(cfg.firms.map((f) => f.tier ?? (f.role === "leader" ? 0 : 1)));
+    const maxTier = Math.max(...tiers);
+    for (let t = 0; t < maxTier; t++) {
+      if (!tiers.has(t)) {
+        const i = cfg.firms.findIndex((f) => (f.tier ?? (f.role === "leader" ? 0 : 1)) > t);
+        ctx.addIssue({
+          code: "custom",
+          path: ["firms", i, cfg.firms[i]?.role === "follower" && t === 0 ? "role" : "tier"],
+          message:
+            t === 0 ? `a follower needs a leader: no firm has role "leader"` : `tier ${t} has no firm; tiers must be 0, 1, 2, ... without gaps`,
+        });
+      }
+    }
+    if (cfg.training.schedule.kind === "alternating" && maxTier === 0)
+      ctx.addIssue({ code: "custom", path: ["training", "schedule", "kind"], message: "alternating training needs leaders and followers" });
+    const d = cfg.market.demand;
+    if (d.kind === "constant-elasticity" && cfg.market.quantityMax === undefined)
+      ctx.addIssue({ code: "custom", path: ["market", "quantityMax"], message: "required for constant-elasticity demand (no natural maximum)" });
+  });
+
+export type ExperimentInput = z.input<typeof experimentSchema>;
+export type ParsedExperiment = z.output<typeof experimentSchema>;
+export type FirmConfig = ParsedExperiment["firms"][number];
+export type PolicyConfig = FirmConfig["policy"];

@@ -1,0 +1,183 @@
+/**
+ * `stackelberg run`: starts a local nats-server (unless --nats), spawns the market and one process
+ * per firm, follows the run through the JetStream record (progress bar, metrics.jsonl), writes
+ * summary.json, and shuts everything down on completion, on Ctrl-C, and when a child dies.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { copyFileSync, createWriteStream, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { DeliverPolicy, jetstream } from "@nats-io/jetstream";
+import cliProgress from "cli-progress";
+import type { Logger } from "pino";
+import { decode, NatsBus, runSubjects } from "../bus/index.js";
+import { loadExperiment } from "../config/index.js";
+import { ConfigError, RuntimeFailure } from "../errors.js";
+import { equilibriaFor } from "../report/equilibria.js";
+import { roundMetrics, type Summary, SummaryBuilder } from "../report/metrics.js";
+import { ensureRecordStream } from "../report/record.js";
+import { type LocalNats, startNatsServer } from "./nats-server.js";
+
+export interface RunOptions {
+  out?: string;
+  nats?: string;
+  /** Continue the run stored in this output folder. */
+  resume?: string;
+  logger: Logger;
+  /** Show a progress bar (default: when stderr is a terminal). */
+  progress?: boolean;
+}
+
+const CLI = fileURLToPath(new URL("../cli/main.js", import.meta.url));
+
+function sanitize(s: string): string {
+  return s.replace(/[^A-Za-z0-9_-]/g, "-").slice(0, 40) || "run";
+}
+
+/** Runs an experiment end to end and returns its summary. */
+export async function runExperiment(configFile: string | undefined, o: RunOptions): Promise<Summary> {
+  const started = Date.now();
+  let outDir: string;
+  let runId: string;
+  let config: string;
+  if (o.resume) {
+    outDir = resolve(o.resume);
+    const runFile = join(outDir, "run.json");
+    if (!existsSync(runFile)) throw new ConfigError(`--resume ${o.resume}: no run.json there (not a run output folder)`);
+    runId = (JSON.parse(readFileSync(runFile, "utf8")) as { runId: string }).runId;
+    config = join(outDir, "config.yaml");
+  } else {
+    if (!configFile) throw new ConfigError("run needs a config file (or --resume DIR)");
+    const exp0 = loadExperiment(configFile);
+    runId = `${sanitize(exp0.name)}-${randomBytes(3).toString("hex")}`;
+    outDir = resolve(o.out ?? join("runs", runId));
+    mkdirSync(outDir, { recursive: true });
+    config = join(outDir, "config.yaml");
+    copyFileSync(configFile, config);
+    writeFileSync(join(outDir, "run.json"), `${JSON.stringify({ runId, config: resolve(configFile), started: new Date(started).toISOString() }, null, 2)}\n`);
+  }
+  const exp = loadExperiment(config);
+  const eq = equilibriaFor(exp);
+  writeFileSync(join(outDir, "equilibrium.json"), `${JSON.stringify(eq, null, 2)}\n`);
+  const log = o.logger.child({ component: "launcher", run: runId });
+  mkdirSync(join(outDir, "logs"), { recursive: true });
+
+  let nats: LocalNats | undefined;
+  const children: { name: string; proc: ChildProcess; logFile: string }[] = [];
+  let bus: NatsBus | undefined;
+  let bar: cliProgress.SingleBar | undefined;
+  let interrupted = false;
+  const onSignal = () => {
+    interrupted = true;
+    abort(new RuntimeFailure("interrupted (Ctrl-C): run stopped; partial results are in " + outDir));
+  };
+  let abort: (e: Error) => void = () => {};
+  const aborted = new Promise<never>((_, rej) => {
+    abort = rej;
+  });
+  aborted.catch(() => {});
+  process.once("SIGINT", onSignal);
+  process.once("SIGTERM", onSignal);
+
+  try {
+    let url = o.nats;
+    if (!url) {
+      nats = await startNatsServer({ storeDir: join(outDir, "nats-store") });
+      url = nats.url;
+      log.info({ url }, "started local nats-server");
+      nats.process.once("exit", (code) => abort(new RuntimeFailure(`nats-server exited unexpectedly (code ${code})`)));
+    }
+    bus = await NatsBus.connect({ servers: url, name: `stk-launcher-${runId}`, logger: o.logger });
+    const jsm = await bus.jetstreamManager();
+    await ensureRecordStream(jsm, runId);
+
+    const spawnChild = (name: string, args: string[]) => {
+      const logFile = join(outDir, "logs", `${name}.log`);
+      const fd = openSync(logFile, "a");
+      const proc = spawn(process.execPath, [CLI, ...args], {
+        stdio: ["ignore", fd, fd],
+        env: { ...process.env, LOG_FORMAT: "json" },
+      });
+      children.push({ name, proc, logFile });
+      proc.once("exit", (code, signal) => {
+        if (code !== 0) {
+          const tail = readFileSync(logFile, "utf8").trim().split("\n").slice(-5).join("\n");
+          abort(new RuntimeFailure(`${name} process exited with ${signal ?? `code ${code}`}; its log ${logFile} ends:\n${tail}`));
+        }
+      });
+      return proc;
+    };
+
+    const common = ["--config", config, "--nats", url, "--run", runId];
+    const market = spawnChild("market", ["market", ...common, ...(o.resume ? ["--resume"] : [])]);
+    const marketExit = new Promise<void>((res) => market.once("exit", (code) => code === 0 && res()));
+    const firmExits = exp.firms.map((f) => {
+      const p = spawnChild(`firm-${f.id}`, ["firm", ...common, "--firm", f.id, "--out", outDir]);
+      return new Promise<void>((res) => p.once("exit", (code) => code === 0 && res()));
+    });
+
+    // Follow the record: it is the authority, so metrics.jsonl is exactly what was recorded.
+    const total = exp.market.totalRounds;
+    const metricsFile = join(outDir, "metrics.jsonl");
+    const metrics = createWriteStream(metricsFile, { flags: "w" });
+    const summary = new SummaryBuilder(eq, total);
+    const showBar = o.progress ?? process.stderr.isTTY;
+    if (showBar) {
+      bar = new cliProgress.SingleBar(
+        { format: " {bar} {value}/{total} rounds | {rate} rounds/s | distance to equilibrium {distance}", hideCursor: true },
+        cliProgress.Presets.shades_classic,
+      );
+      bar.start(total, 0, { rate: "0", distance: "-" });
+    }
+    const js = jetstream(bus.nc);
+    const consumer = await js.consumers.get(runSubjects(runId).stream, { deliver_policy: DeliverPolicy.All });
+    const messages = await consumer.consume();
+    const follow = (async () => {
+      let lastLog = Date.now();
+      for await (const m of messages) {
+        const met = roundMetrics(decode.outcome(m.data), eq);
+        metrics.write(`${JSON.stringify(met)}\n`);
+        summary.add(met);
+        const n = summary.count;
+        const secs = (Date.now() - started) / 1000;
+        if (bar) bar.update(n, { rate: (n / secs).toFixed(0), distance: met.distance.toExponential(2) });
+        else if (Date.now() - lastLog > 5000) {
+          lastLog = Date.now();
+          log.info({ rounds: n, total, roundsPerSecond: Math.round(n / secs), distance: met.distance }, "progress");
+        }
+        if (n >= total) break;
+      }
+    })();
+    await Promise.race([Promise.all([follow, marketExit, ...firmExits]), aborted]);
+    await messages.close();
+    await new Promise<void>((r) => metrics.end(r));
+    bar?.stop();
+    bar = undefined;
+    const s = summary.build(exp.name, runId, (Date.now() - started) / 1000);
+    writeFileSync(join(outDir, "summary.json"), `${JSON.stringify(s, null, 2)}\n`);
+    log.info({ out: outDir, rounds: s.rounds, distance: s.final.distance }, "run complete");
+    return s;
+  } finally {
+    bar?.stop();
+    process.removeListener("SIGINT", onSignal);
+    process.removeListener("SIGTERM", onSignal);
+    for (const c of children) if (c.proc.exitCode === null) c.proc.kill("SIGTERM");
+    await Promise.all(
+      children.map(
+        (c) =>
+          new Promise<void>((r) => {
+            if (c.proc.exitCode !== null || c.proc.signalCode !== null) return r();
+            const t = setTimeout(() => c.proc.kill("SIGKILL"), 5000);
+            c.proc.once("exit", () => {
+              clearTimeout(t);
+              r();
+            });
+          }),
+      ),
+    );
+    await bus?.close().catch(() => {});
+    await nats?.stop();
+    if (interrupted) process.exitCode = 130;
+  }
+}

@@ -1,0 +1,56 @@
+/**
+ * The durable record of a run: a JetStream stream capturing the outcome subject. Every cleared
+ * round is one message with id <run>-<round>; a run's results can be rebuilt from it and a
+ * restarted market resumes after its last round.
+ */
+import { DeliverPolicy, type JetStreamManager, jetstream, RetentionPolicy, StorageType } from "@nats-io/jetstream";
+import type { NatsConnection } from "@nats-io/transport-node";
+import { decode, type Outcome, runSubjects } from "../bus/index.js";
+
+/** Creates the run's record stream when it does not exist yet (idempotent). */
+export async function ensureRecordStream(jsm: JetStreamManager, runId: string): Promise<void> {
+  const s = runSubjects(runId);
+  try {
+    await jsm.streams.info(s.stream);
+    return;
+  } catch {
+    // not there yet
+  }
+  await jsm.streams.add({
+    name: s.stream,
+    subjects: [s.outcome],
+    storage: StorageType.File,
+    retention: RetentionPolicy.Limits,
+    // Idempotent ids: a re-published round (e.g. after a market restart) is stored once.
+    duplicate_window: 10 * 60 * 1_000_000_000,
+  });
+}
+
+/** Number of rounds in the record (0 when the stream does not exist). */
+export async function recordedRounds(jsm: JetStreamManager, runId: string): Promise<number> {
+  try {
+    const info = await jsm.streams.info(runSubjects(runId).stream);
+    return info.state.messages;
+  } catch {
+    return 0;
+  }
+}
+
+/** Reads every recorded outcome in order (round 0 first). */
+export async function readRecord(nc: NatsConnection, runId: string, onOutcome?: (o: Outcome) => void): Promise<Outcome[]> {
+  const s = runSubjects(runId);
+  const js = jetstream(nc);
+  const jsm = await js.jetstreamManager();
+  const total = await recordedRounds(jsm, runId);
+  const out: Outcome[] = [];
+  if (total === 0) return out;
+  const c = await js.consumers.get(s.stream, { deliver_policy: DeliverPolicy.All });
+  const it = await c.consume();
+  for await (const m of it) {
+    const o = decode.outcome(m.data);
+    if (onOutcome) onOutcome(o);
+    else out.push(o);
+    if (m.info.pending === 0) break;
+  }
+  return out;
+}
