@@ -65,6 +65,7 @@ export class RoundMachine {
   /** Last quantities used in clearing, for the "last" default action. */
   private readonly lastQuantities: Float64Array;
   private round = -1;
+  private clearedRound = -1;
   private openTier: number | null = null;
   private deadline = Number.POSITIVE_INFINITY;
 
@@ -203,6 +204,7 @@ export class RoundMachine {
 
   private clear(): Decision {
     this.openTier = null;
+    this.clearedRound = this.round;
     const absent = this.slots.map((s) => s.absent);
     for (const s of this.slots) {
       if (s.absent && s.registered && !s.evicted) {
@@ -255,8 +257,8 @@ export class RoundMachine {
     if (payloadFirmId !== firmId) return this.reject(firmId, RejectCode.MALFORMED, detail.idMismatch(firmId, payloadFirmId));
     const s = this.byId.get(firmId);
     if (s === undefined || !s.registered || s.evicted) return this.reject(firmId, RejectCode.UNKNOWN_FIRM, detail.unknownFirm(firmId));
-    if (round < this.round) return this.reject(firmId, RejectCode.LATE, detail.late(firmId, round, this.round));
-    if (round > this.round) return this.reject(firmId, RejectCode.OUT_OF_ORDER, detail.wrongRound(firmId, round, this.round));
+    if (round <= this.clearedRound) return this.reject(firmId, RejectCode.LATE, detail.late(firmId, round, this.round));
+    if (round !== this.round) return this.reject(firmId, RejectCode.OUT_OF_ORDER, detail.wrongRound(firmId, round, this.round));
     if (s.submitted) return this.reject(firmId, RejectCode.DUPLICATE, detail.duplicate(firmId, round));
     if (this.openTier === null || s.tier > this.openTier)
       return this.reject(firmId, RejectCode.OUT_OF_ORDER, detail.outOfOrder(firmId, s.tier, this.openTier, round));

@@ -75,6 +75,8 @@ export class MemoryBus implements Bus {
 
   request(subject: string, data: Uint8Array, timeoutMs: number): Promise<Uint8Array> {
     const inbox = `_INBOX.mem.${++this.inbox}`;
+    const tokens = subject.split(".");
+    if (!this.subs.some((s) => subjectMatches(s.tokens, tokens))) return Promise.reject(new Error(`no responders for ${subject}`));
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         sub.unsubscribe();
@@ -85,13 +87,6 @@ export class MemoryBus implements Bus {
         sub.unsubscribe();
         resolve(m.data);
       });
-      const tokens = subject.split(".");
-      if (!this.subs.some((s) => s !== sub && subjectMatches(s.tokens, tokens))) {
-        clearTimeout(timer);
-        sub.unsubscribe();
-        reject(new Error(`no responders for ${subject}`));
-        return;
-      }
       this.publish(subject, data, inbox);
     });
   }

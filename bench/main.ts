@@ -1,0 +1,94 @@
+/**
+ * `npm run bench`: round rate of the framework (1 leader + 1 follower, fixed policies, each in its
+ * own process, JetStream recording on) at B = 1 and B = 1024, next to the messaging floor measured
+ * in the same run on the same nats-server. Figures are printed and written to BENCHMARKS.md.
+ */
+import { spawn } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { connect } from "@nats-io/transport-node";
+import { stringify } from "yaml";
+import { startNatsServer } from "../services/launcher/nats-server.js";
+import { readRecord } from "../services/report/record.js";
+
+const here = fileURLToPath(new URL(".", import.meta.url));
+const CLI = join(here, "..", "services", "cli", "main.js");
+const ROOT = join(here, "..", "..");
+
+function run(cmd: string[], onLine?: (l: string) => void): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const p = spawn(process.execPath, cmd, { stdio: ["ignore", "pipe", "inherit"], env: { ...process.env, LOG_LEVEL: "warn", LOG_FORMAT: "json" } });
+    let out = "";
+    p.stdout.on("data", (b: Buffer) => {
+      out += b.toString();
+      if (onLine) for (const l of b.toString().split("\n")) if (l) onLine(l);
+    });
+    p.once("exit", (code) => (code === 0 ? resolve(out) : reject(new Error(`${cmd.join(" ")} exited ${code}`))));
+  });
+}
+
+async function floor(url: string, rounds: number, B: number): Promise<number> {
+  const peer = join(here, "floor-peer.js");
+  const ready = (role: string) =>
+    new Promise<Promise<string>>((res) => {
+      const p = run([peer, role, url, String(rounds), String(B)], (l) => l === "ready" && res(p));
+    });
+  const leader = await ready("leader");
+  const follower = await ready("follower");
+  const out = await run([peer, "market", url, String(rounds), String(B)]);
+  await Promise.all([leader, follower]);
+  return (JSON.parse(out.trim()) as { roundsPerSecond: number }).roundsPerSecond;
+}
+
+async function framework(url: string, rounds: number, B: number): Promise<number> {
+  const dir = mkdtempSync(join(tmpdir(), "stk-bench-"));
+  const file = join(dir, "bench.yaml");
+  writeFileSync(
+    file,
+    stringify({
+      name: `bench-b${B}`,
+      market: { demand: { kind: "linear", a: 100, b: 1 }, batch: B, episodes: rounds, quantityMax: 100 },
+      firms: [
+        { id: "leader", role: "leader", cost: { kind: "linear", c: 10 }, policy: { kind: "fixed", quantity: 45 } },
+        { id: "follower", role: "follower", cost: { kind: "linear", c: 10 }, policy: { kind: "fixed", quantity: 22.5 } },
+      ],
+    }),
+  );
+  const out = join(dir, "out");
+  await run([CLI, "run", file, "--nats", url, "--out", out, "--no-progress"]);
+  const { runId } = JSON.parse((await import("node:fs")).readFileSync(join(out, "run.json"), "utf8")) as { runId: string };
+  const nc = await connect({ servers: url });
+  const rec = await readRecord(nc, runId);
+  await nc.close();
+  // Rate over the cleared rounds (first to last clearing), excluding process start-up and registration.
+  const t0 = rec[0]?.clearedUnixMs ?? 0;
+  const t1 = rec[rec.length - 1]?.clearedUnixMs ?? 0;
+  return (rec.length - 1) / ((t1 - t0) / 1000);
+}
+
+const nats = await startNatsServer();
+const lines: string[] = [];
+const log = (s: string) => {
+  process.stdout.write(`${s}\n`);
+  lines.push(s);
+};
+try {
+  const r1 = Number(process.env.BENCH_ROUNDS_B1 ?? 5000);
+  const r1024 = Number(process.env.BENCH_ROUNDS_B1024 ?? 2000);
+  const floor1 = await floor(nats.url, r1, 1);
+  const fw1 = await framework(nats.url, r1, 1);
+  const floor1024 = await floor(nats.url, r1024, 1024);
+  const fw1024 = await framework(nats.url, r1024, 1024);
+  log(`# Benchmarks\n\nMeasured by \`npm run bench\` on ${new Date().toISOString().slice(0, 10)} (${process.platform}, Node ${process.version}, ${(await import("node:os")).cpus().length} cores).`);
+  log("Round rate: 1 leader + 1 follower, fixed policies, market and each firm in its own process, JetStream recording on.");
+  log("Floor: the same 5 messages per round with payloads of the same size between bare NATS clients (no protocol logic), same server, same run.\n");
+  log("| batch B | floor rounds/s | framework rounds/s | framework / floor | market instances/s |");
+  log("|---:|---:|---:|---:|---:|");
+  log(`| 1 | ${floor1.toFixed(0)} | ${fw1.toFixed(0)} | ${(fw1 / floor1).toFixed(2)} | ${fw1.toFixed(0)} |`);
+  log(`| 1024 | ${floor1024.toFixed(0)} | ${fw1024.toFixed(0)} | ${(fw1024 / floor1024).toFixed(2)} | ${(fw1024 * 1024).toFixed(0)} |`);
+  writeFileSync(join(ROOT, "BENCHMARKS.md"), `${lines.join("\n")}\n`);
+} finally {
+  await nats.stop();
+}
