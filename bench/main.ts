@@ -31,14 +31,15 @@ function run(cmd: string[], onLine?: (l: string) => void): Promise<string> {
 
 async function floor(url: string, rounds: number, B: number): Promise<number> {
   const peer = join(here, "floor-peer.js");
+  // Resolve with a wrapper: resolving with the process promise itself would wait for its exit.
   const ready = (role: string) =>
-    new Promise<Promise<string>>((res) => {
-      const p = run([peer, role, url, String(rounds), String(B)], (l) => l === "ready" && res(p));
+    new Promise<{ exited: Promise<string> }>((res) => {
+      const exited: Promise<string> = run([peer, role, url, String(rounds), String(B)], (l) => l === "ready" && res({ exited }));
     });
   const leader = await ready("leader");
   const follower = await ready("follower");
   const out = await run([peer, "market", url, String(rounds), String(B)]);
-  await Promise.all([leader, follower]);
+  await Promise.all([leader.exited, follower.exited]);
   return (JSON.parse(out.trim()) as { roundsPerSecond: number }).roundsPerSecond;
 }
 

@@ -24,7 +24,7 @@ import { marginalCostLine, validateCost } from "./costs.js";
 import { inverseToQuantity, price, priceDerivative, priceTaylor, shiftDemand, validateDemand } from "./demand.js";
 import { EconomicsConfigError, EquilibriumError, messages } from "./errors.js";
 import { jcompose, jconst, jderiv, jdiv, jmul, jsub } from "./jet.js";
-import { brent, goldenMax } from "./roots.js";
+import { brent, goldenMax, type RootBracket } from "./roots.js";
 import type { CostSpec, DemandSpec } from "./types.js";
 import { buildResult } from "./welfare.js";
 
@@ -73,6 +73,15 @@ const DEFAULT_TOL = 1e-14;
 /** |g| below this fraction of the tier total means a root, above it a jump (a kink in R). */
 const JUMP_THRESHOLD = 1e-9;
 const MAX_DOUBLINGS = 2000;
+/** Past this a tier's output is taken as unbounded (before prices and slopes underflow). */
+const MAX_QUANTITY = 1e200;
+/** A tier total this far below the game's scale, reached from an infinite g at 0, means no equilibrium. */
+const COLLAPSE = 1e-60;
+/** Grid points of tier totals on which `globalCheck` tries deviations. */
+const GLOBAL_GRID = 24;
+const GLOBAL_ROUNDS = 6;
+/** A deviation must gain this fraction of profit to count (rounding is far smaller). */
+const GAIN_TOLERANCE = 1e-10;
 
 /** A firm as the solver sees it: mc(q) = c + d q. */
 interface LevelFirm {
@@ -184,6 +193,11 @@ const ZERO_JET_1 = new Float64Array(2);
 /** g(X) = sum of tier j's first-order quantities at tier total X, minus X; fills `shares` if given. */
 function levelExcess(game: PreparedGame, j: number, Q: number, X: number, shares: Float64Array | null): number {
   const next = j + 1 < game.levels.length ? responseJet(game, j + 1, Q + X, 1) : ZERO_JET_1;
+  return excessFrom(game, j, Q, X, next, shares);
+}
+
+/** g(X) given the jet [R, R'] of the later tiers' response at Q + X. */
+function excessFrom(game: PreparedGame, j: number, Q: number, X: number, next: Float64Array, shares: Float64Array | null): number {
   const T = Q + X + next[0]!;
   const m = 1 + next[1]!;
   const P = price(game.demand, T);
@@ -201,59 +215,60 @@ function levelExcess(game: PreparedGame, j: number, Q: number, X: number, shares
 
 /** Solves tier j's Cournot-Nash given the earlier tiers' total Q, anticipating later tiers. */
 function solveLevel(game: PreparedGame, j: number, Q: number): LevelSolution {
-  const firms = game.levels[j]!;
-  const n = firms.length;
   const g = (X: number) => levelExcess(game, j, Q, X, null);
-  const laterAt = (Y: number) => (j + 1 < game.levels.length ? responseJet(game, j + 1, Y, 0)[0]! : 0);
-
   const g0 = g(0);
-  if (!(g0 > 0)) return { X: 0, q: new Float64Array(n), later: laterAt(Q), kink: false };
+  if (!(g0 > 0)) return settleAtZero(game, j, Q);
 
   let lo = 0;
   let flo = g0;
   let hi = game.scale;
   let fhi = g(hi);
   for (let k = 0; fhi > 0; k++) {
-    if (k > MAX_DOUBLINGS || !Number.isFinite(hi)) {
-      throw new EquilibriumError(`no equilibrium: tier ${game.tiers[j]}'s output grows without bound`);
+    if (k > MAX_DOUBLINGS || hi > MAX_QUANTITY) {
+      throw new EquilibriumError(
+        `no equilibrium: tier ${game.tiers[j]}'s output grows without bound (e.g. constant-elasticity demand with zero marginal cost)`,
+      );
     }
     lo = hi;
     flo = fhi;
     hi *= 2;
     fhi = g(hi);
   }
-  if (!Number.isFinite(flo)) {
-    // Only at X = 0 with constant elasticity (infinite price): find a finite positive point.
-    let found = false;
-    let x = hi;
-    for (let k = 0; k < 200 && !found; k++) {
-      x *= 0.5;
-      const fx = g(x);
-      if (fx > 0 && Number.isFinite(fx)) {
-        lo = x;
-        flo = fx;
-        found = true;
-      } else if (fx <= 0) {
-        hi = x;
-        fhi = fx;
-      }
-    }
-    if (!found) {
-      throw new EquilibriumError(
-        `no equilibrium: tier ${game.tiers[j]}'s output collapses toward zero (with constant-elasticity demand, ` +
-          "every firm's marginal revenue is negative when elasticity times the number of firms is at most 1)",
-      );
-    }
-  }
-
+  // An infinite g (an infinite price, or later tiers absorbing extra output one for one) is
+  // fine for Brent, which bisects there.
   const root = fhi === 0 ? { x: hi, fx: 0, other: hi, fother: 0 } : brent(g, lo, hi, flo, fhi, game.tol);
+  if (g0 === Infinity && root.x <= COLLAPSE * game.scale) {
+    throw new EquilibriumError(
+      `no equilibrium: tier ${game.tiers[j]}'s output collapses toward zero (with constant-elasticity demand, ` +
+        "marginal revenue stays negative when elasticity times the number of firms is at most 1)",
+    );
+  }
+  const sol = settle(game, j, Q, root);
+  return j + 1 < game.levels.length ? globalCheck(game, j, Q, sol, hi) : sol;
+}
+
+/** The tier's solution when every firm in it produces nothing. */
+function settleAtZero(game: PreparedGame, j: number, Q: number): LevelSolution {
+  return { X: 0, q: new Float64Array(game.levels[j]!.length), later: laterTotal(game, j + 1, Q), kink: false };
+}
+
+/** R_j(Y) alone (0 past the last tier). */
+function laterTotal(game: PreparedGame, j: number, Y: number): number {
+  return j < game.levels.length ? responseJet(game, j, Y, 0)[0]! : 0;
+}
+
+/** Turns the end of a root search on g into the tier's quantities: a root, or a jump (a kink of R_{j+1}). */
+function settle(game: PreparedGame, j: number, Q: number, root: RootBracket): LevelSolution {
+  const n = game.levels[j]!.length;
   const shares = new Float64Array(n);
   const gx = levelExcess(game, j, Q, root.x, shares);
-  const scale = Math.max(root.x, gx + root.x);
+  // Rounding in g is relative to the game's quantities (prices are differences of levels), not to
+  // this tier's total, which may be tiny; measuring against the tier alone mistakes noise for a jump.
+  const scale = Math.max(root.x, gx + root.x, game.scale);
   if (Math.abs(gx) <= JUMP_THRESHOLD * scale || root.other === root.x) {
     let X = 0;
     for (let k = 0; k < n; k++) X += shares[k]!;
-    return { X, q: shares, later: laterAt(Q + X), kink: false };
+    return { X, q: shares, later: laterTotal(game, j + 1, Q + X), kink: false };
   }
 
   // A jump: left of it, later tiers still produce (gentler slope, larger replies = upper);
@@ -285,7 +300,109 @@ function solveLevel(game: PreparedGame, j: number, Q: number): LevelSolution {
   }
   let X = 0;
   for (let k = 0; k < n; k++) X += q[k]!;
-  return { X, q, later: laterAt(Q + X), kink: true };
+  return { X, q, later: laterTotal(game, j + 1, Q + X), kink: true };
+}
+
+/**
+ * Guards against a merely local solution. With later tiers responding, a firm's profit need
+ * not be concave in its own output: typically, beyond some output a later tier switches to
+ * limit-pricing a still later firm, absorbing extra output one for one, and a second local
+ * maximum appears. The first-order conditions find only one of them. So g is scanned on a grid
+ * of tier totals, every other sign change (+ to -) becomes a candidate solution, and each firm's
+ * profit is compared with deviations to the grid points and to the candidates' totals; when a
+ * deviation pays, the candidate there (or the sign change nearest to the grid point) is adopted
+ * if the deviating firm earns more in it. A single firm thus ends at its best candidate. Not
+ * exhaustive: two sign changes within one grid cell are seen as none.
+ */
+function globalCheck(game: PreparedGame, j: number, Q: number, start: LevelSolution, hi: number): LevelSolution {
+  const firms = game.levels[j]!;
+  const n = firms.length;
+  const H = 1.25 * Math.max(hi, start.X);
+  const step = H / GLOBAL_GRID;
+  const g = (x: number) => levelExcess(game, j, Q, x, null);
+  const variable = (f: LevelFirm, q: number) => (q > 0 ? q * (f.c + 0.5 * f.d * q) : 0);
+  const profitIn = (sol: LevelSolution, k: number) => {
+    const q = sol.q[k]!;
+    return q > 0 ? q * price(game.demand, Q + sol.X + sol.later) - variable(firms[k]!, q) : 0;
+  };
+
+  // Deviation targets: tier totals X with the later tiers' response there.
+  const targets: { X: number; later: number; candidate?: LevelSolution }[] = [];
+  const scan: { x: number; g: number }[] = [];
+  for (let m = 0; m <= GLOBAL_GRID; m++) {
+    const x = m * step;
+    const info = levelInfo(game, j, Q, x);
+    scan.push({ x, g: info.g });
+    targets.push({ X: x, later: info.later });
+  }
+  for (let m = 0; m < GLOBAL_GRID; m++) {
+    const a = scan[m]!;
+    const b = scan[m + 1]!;
+    if (!(a.g > 0 && b.g <= 0) || (start.X >= a.x && start.X <= b.x)) continue;
+    const c = settle(game, j, Q, b.g === 0 ? { x: b.x, fx: 0, other: b.x, fother: 0 } : brent(g, a.x, b.x, a.g, b.g, game.tol));
+    targets.push({ X: c.X, later: c.later, candidate: c });
+  }
+
+  let sol = start;
+  for (let round = 0; round < GLOBAL_ROUNDS; round++) {
+    let bestGain = 0;
+    let bestFirm = -1;
+    let best: (typeof targets)[number] | undefined;
+    for (let k = 0; k < n; k++) {
+      const base = profitIn(sol, k);
+      const others = sol.X - sol.q[k]!;
+      const tolerance = GAIN_TOLERANCE * Math.max(Math.abs(base), Number.MIN_VALUE);
+      for (const t of targets) {
+        const q = t.X - others;
+        if (q <= 0) continue;
+        const gain = q * price(game.demand, Q + t.X + t.later) - variable(firms[k]!, q) - base;
+        if (gain > tolerance && gain > bestGain) {
+          bestGain = gain;
+          bestFirm = k;
+          best = t;
+        }
+      }
+    }
+    if (best === undefined) return sol;
+    const candidate = best.candidate ?? nearestCandidate(game, j, Q, best.X, step);
+    if (candidate === undefined || !(profitIn(candidate, bestFirm) > profitIn(sol, bestFirm))) return sol;
+    sol = candidate;
+  }
+  return sol;
+}
+
+/** g at tier total X together with the later tiers' response R_{j+1}(Q + X). */
+function levelInfo(game: PreparedGame, j: number, Q: number, X: number): { g: number; later: number } {
+  const next = j + 1 < game.levels.length ? responseJet(game, j + 1, Q + X, 1) : ZERO_JET_1;
+  return { g: excessFrom(game, j, Q, X, next, null), later: next[0]! };
+}
+
+/** The sign change of g (a root or a jump) nearest to X in the direction g points. */
+function nearestCandidate(game: PreparedGame, j: number, Q: number, X: number, step: number): LevelSolution | undefined {
+  const g = (x: number) => levelExcess(game, j, Q, x, null);
+  const gx = g(X);
+  if (gx > 0) {
+    let lo = X;
+    let flo = gx;
+    for (let k = 0; k < 4 * GLOBAL_GRID; k++) {
+      const hi = lo + step;
+      const fhi = g(hi);
+      if (fhi <= 0) return settle(game, j, Q, fhi === 0 ? { x: hi, fx: 0, other: hi, fother: 0 } : brent(g, lo, hi, flo, fhi, game.tol));
+      lo = hi;
+      flo = fhi;
+    }
+    return undefined;
+  }
+  let hi = X;
+  let fhi = gx;
+  while (hi > 0) {
+    const lo = Math.max(0, hi - step);
+    const flo = g(lo);
+    if (flo > 0) return settle(game, j, Q, fhi === 0 ? { x: hi, fx: 0, other: hi, fother: 0 } : brent(g, lo, hi, flo, fhi, game.tol));
+    hi = lo;
+    fhi = flo;
+  }
+  return settleAtZero(game, j, Q);
 }
 
 /**
@@ -461,7 +578,7 @@ export function solveCollusive(demand: DemandSpec, firms: readonly EqFirm[], opt
     let hi = game.scale;
     let fhi = h(hi);
     for (let k = 0; fhi > 0; k++) {
-      if (k > MAX_DOUBLINGS) throw new EquilibriumError("no collusive optimum: joint output grows without bound");
+      if (k > MAX_DOUBLINGS || hi > MAX_QUANTITY) throw new EquilibriumError("no collusive optimum: joint output grows without bound");
       lo = hi;
       flo = fhi;
       hi *= 2;
@@ -527,7 +644,7 @@ export function bestReply(demand: DemandSpec, cost: CostSpec, othersTotal: numbe
   let hi = scale;
   let fhi = foc(hi);
   for (let k = 0; fhi > 0; k++) {
-    if (k > MAX_DOUBLINGS) throw new EquilibriumError("no best reply: output grows without bound");
+    if (k > MAX_DOUBLINGS || hi > MAX_QUANTITY) throw new EquilibriumError("no best reply: output grows without bound");
     lo = hi;
     flo = fhi;
     hi *= 2;

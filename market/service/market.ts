@@ -32,6 +32,7 @@ import {
   Rng,
 } from "../economics/index.js";
 import { OBSERVATION_NAMES, runParams } from "./params.js";
+import { RoundRecorder } from "./recorder.js";
 import { type Decision, RoundMachine } from "./round-machine.js";
 import { type Phase, phaseAt, phasesOf } from "./schedule.js";
 
@@ -51,7 +52,7 @@ export interface MarketServiceOptions {
   logger: Logger;
   /** Clock in unix ms (tests inject one). */
   now?: () => number;
-  /** Maximum JetStream acks outstanding before the next round waits (default 128). */
+  /** Record messages awaiting their JetStream ack before the next round waits (default 16). */
   recordWindow?: number;
   /** Called after each round is cleared and published. */
   onCleared?: (r: ClearedRound) => void;
@@ -73,8 +74,7 @@ export class MarketService {
   private readonly result: ClearResult;
   private readonly phases: Phase[];
   private readonly ctdeFirms = new Set<string>();
-  private readonly pending: Promise<void>[] = [];
-  private readonly recordWindow: number;
+  private readonly recorder: RoundRecorder;
   private readonly B: number;
   private readonly F: number;
   private observation: Float64Array;
@@ -97,7 +97,7 @@ export class MarketService {
     this.subj = runSubjects(opts.runId);
     this.log = opts.logger.child({ component: "market", run: opts.runId });
     this.now = opts.now ?? Date.now;
-    this.recordWindow = opts.recordWindow ?? 128;
+    this.recorder = new RoundRecorder({ bus: this.bus, subjects: this.subj, ...(opts.recordWindow ? { window: opts.recordWindow } : {}) });
     const m = this.exp.market;
     this.B = m.batch;
     this.F = this.exp.firms.length;
@@ -253,12 +253,11 @@ export class MarketService {
     const T = this.exp.market.roundsPerEpisode;
     const step = round % T;
     if (step === 0) {
-      const { state, model } = this;
+      const { state } = this;
       state.shift.fill(0);
       state.cumulative.fill(0);
       state.lastQuantity.fill(0);
       state.firstRound = true;
-      void model;
       this.lastPrice.fill(0);
       this.lastTotal.fill(0);
     }
@@ -292,12 +291,24 @@ export class MarketService {
     this.armTimer();
   }
 
+  /**
+   * One lazy deadline timer: deadlines only move forward, so a timer armed for an earlier deadline
+   * is left to fire, ticks the machine (a no-op when that tier already closed) and re-arms. This
+   * keeps timer churn off the per-round path.
+   */
+  private timerAt = Number.POSITIVE_INFINITY;
+
   private armTimer(): void {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = undefined;
     const deadline = this.machine.deadlineNow;
     if (!Number.isFinite(deadline) || this.finished) return;
-    this.timer = setTimeout(() => this.handle(this.machine.tick(this.now())), Math.max(0, deadline - this.now()) + 1);
+    if (this.timer !== undefined && this.timerAt <= deadline) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timerAt = deadline;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.timerAt = Number.POSITIVE_INFINITY;
+      this.handle(this.machine.tick(this.now()));
+    }, Math.max(0, deadline - this.now()) + 1);
   }
 
   private publishMove(d: Extract<Decision, { kind: "open-tier" }>): void {
@@ -370,11 +381,14 @@ export class MarketService {
     this.stats.rounds++;
     this.stats.absences += d.absent.filter(Boolean).length;
     if (d.absent.some(Boolean)) this.log.info({ round: d.round, absent: this.exp.firms.filter((_, i) => d.absent[i]).map((f) => f.id) }, "absent firms got the default action");
-    // The outcome subject is captured by the run's JetStream stream: one publication is both the
-    // broadcast and the durable record; the ack is awaited off the critical path.
-    const rec = this.bus.record(this.subj.outcome, bytes, { msgId: `${this.subj.run}-${d.round}` });
-    rec.catch((err) => this.fail(new Error(`recording round ${d.round} failed: ${(err as Error).message}`, { cause: err })));
-    this.pending.push(rec);
+    this.bus.publish(this.subj.outcome, bytes);
+    let wait: Promise<void> | undefined;
+    try {
+      wait = this.recorder.add(d.round, bytes);
+    } catch (err) {
+      this.fail(err as Error);
+      return;
+    }
     this.opts.onCleared?.({ round: d.round, episode: Math.floor(d.round / T), step, outcome, result: r });
     this.afterClear(d.round, d.quantities, r.prices);
     if (obsBefore) {
@@ -399,7 +413,13 @@ export class MarketService {
       );
     }
     this.nextRound = d.round + 1;
-    void this.continueAfterRecord();
+    if (wait) {
+      // The record is behind: let the server catch up before the next round.
+      wait.then(
+        () => setImmediate(() => this.startNextRound()),
+        (err: Error) => this.fail(err),
+      );
+    } else setImmediate(() => this.startNextRound());
   }
 
   /** Advances the market dynamics past a cleared round. */
@@ -418,25 +438,12 @@ export class MarketService {
       for (let i = 0; i < B; i++) this.lastTotal[i] = (this.lastTotal[i] as number) + (quantities[f * B + i] as number);
   }
 
-  private async continueAfterRecord(): Promise<void> {
-    if (this.pending.length >= this.recordWindow) {
-      const batch = this.pending.splice(0, this.pending.length - this.recordWindow / 2);
-      try {
-        await Promise.all(batch);
-      } catch {
-        return; // fail() already called
-      }
-    }
-    // Next round on a fresh tick so a long run never deepens the stack.
-    setImmediate(() => this.startNextRound());
-  }
-
   private async finish(reason: string): Promise<void> {
     if (this.finished) return;
     this.finished = true;
     if (this.timer) clearTimeout(this.timer);
     try {
-      await Promise.all(this.pending.splice(0));
+      await this.recorder.flush();
       this.bus.publish(this.subj.control, encode.control({ runId: this.subj.run, kind: ControlKind.END_OF_RUN, round: this.nextRound, reason }));
       await this.bus.flush();
       for (const s of this.subs) s.unsubscribe();

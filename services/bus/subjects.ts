@@ -29,8 +29,10 @@ export interface RunSubjects {
   readonly submitAll: string;
   /** market -> one firm: Reject */
   reject(firmId: string): string;
-  /** market -> all: Outcome (also the subject recorded in JetStream) */
+  /** market -> all: Outcome */
   readonly outcome: string;
+  /** market -> JetStream: RoundRecord (batches of cleared rounds) */
+  readonly record: string;
   /** market -> learners: TrainingInfo (CTDE only) */
   readonly train: string;
   /** market -> all: RunControl */
@@ -54,6 +56,7 @@ export function runSubjects(runId: string): RunSubjects {
     submitAll: `${p}.submit.*`,
     reject: (firmId) => `${p}.reject.${token("firm id", firmId)}`,
     outcome: `${p}.outcome`,
+    record: `${p}.record`,
     train: `${p}.train`,
     control: `${p}.control`,
     stream: `STK_${run.replace(/-/g, "_")}`,

@@ -11,12 +11,12 @@ import { fileURLToPath } from "node:url";
 import { DeliverPolicy, jetstream } from "@nats-io/jetstream";
 import cliProgress from "cli-progress";
 import type { Logger } from "pino";
-import { decode, NatsBus, runSubjects } from "../bus/index.js";
+import { NatsBus, runSubjects } from "../bus/index.js";
 import { loadExperiment } from "../config/index.js";
 import { ConfigError, RuntimeFailure } from "../errors.js";
 import { equilibriaFor } from "../report/equilibria.js";
 import { roundMetrics, type Summary, SummaryBuilder } from "../report/metrics.js";
-import { ensureRecordStream } from "../report/record.js";
+import { ensureRecordStream, outcomesOf } from "../report/record.js";
 import { type LocalNats, startNatsServer } from "./nats-server.js";
 
 export interface RunOptions {
@@ -136,15 +136,19 @@ export async function runExperiment(configFile: string | undefined, o: RunOption
     const follow = (async () => {
       let lastLog = Date.now();
       for await (const m of messages) {
-        const met = roundMetrics(decode.outcome(m.data), eq);
-        metrics.write(`${JSON.stringify(met)}\n`);
-        summary.add(met);
+        let last: ReturnType<typeof roundMetrics> | undefined;
+        for (const o of outcomesOf(m.data)) {
+          last = roundMetrics(o, eq);
+          metrics.write(`${JSON.stringify(last)}\n`);
+          summary.add(last);
+        }
         const n = summary.count;
         const secs = (Date.now() - started) / 1000;
-        if (bar) bar.update(n, { rate: (n / secs).toFixed(0), distance: met.distance.toExponential(2) });
+        const distance = last?.distance ?? Number.NaN;
+        if (bar) bar.update(n, { rate: (n / secs).toFixed(0), distance: distance.toExponential(2) });
         else if (Date.now() - lastLog > 5000) {
           lastLog = Date.now();
-          log.info({ rounds: n, total, roundsPerSecond: Math.round(n / secs), distance: met.distance }, "progress");
+          log.info({ rounds: n, total, roundsPerSecond: Math.round(n / secs), distance }, "progress");
         }
         if (n >= total) break;
       }

@@ -18,7 +18,7 @@ export async function ensureRecordStream(jsm: JetStreamManager, runId: string): 
   }
   await jsm.streams.add({
     name: s.stream,
-    subjects: [s.outcome],
+    subjects: [s.record],
     storage: StorageType.File,
     retention: RetentionPolicy.Limits,
     // Idempotent ids: a re-published round (e.g. after a market restart) is stored once.
@@ -26,8 +26,8 @@ export async function ensureRecordStream(jsm: JetStreamManager, runId: string): 
   });
 }
 
-/** Number of rounds in the record (0 when the stream does not exist). */
-export async function recordedRounds(jsm: JetStreamManager, runId: string): Promise<number> {
+/** Number of record messages in the stream (0 when the stream does not exist). */
+export async function recordMessages(jsm: JetStreamManager, runId: string): Promise<number> {
   try {
     const info = await jsm.streams.info(runSubjects(runId).stream);
     return info.state.messages;
@@ -36,20 +36,26 @@ export async function recordedRounds(jsm: JetStreamManager, runId: string): Prom
   }
 }
 
+/** Outcomes held by one record message. */
+export function outcomesOf(data: Uint8Array): Outcome[] {
+  return decode.record(data).outcomes ?? [];
+}
+
 /** Reads every recorded outcome in order (round 0 first). */
 export async function readRecord(nc: NatsConnection, runId: string, onOutcome?: (o: Outcome) => void): Promise<Outcome[]> {
   const s = runSubjects(runId);
   const js = jetstream(nc);
   const jsm = await js.jetstreamManager();
-  const total = await recordedRounds(jsm, runId);
+  const total = await recordMessages(jsm, runId);
   const out: Outcome[] = [];
   if (total === 0) return out;
   const c = await js.consumers.get(s.stream, { deliver_policy: DeliverPolicy.All });
   const it = await c.consume();
   for await (const m of it) {
-    const o = decode.outcome(m.data);
-    if (onOutcome) onOutcome(o);
-    else out.push(o);
+    for (const o of outcomesOf(m.data)) {
+      if (onOutcome) onOutcome(o);
+      else out.push(o);
+    }
     if (m.info.pending === 0) break;
   }
   return out;

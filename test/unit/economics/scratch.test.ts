@@ -1,24 +1,27 @@
 import { test } from "vitest";
-import { linearStackelberg, solveEquilibrium, linearCournot } from "../../../market/economics/index.js";
+import { solveEquilibrium, solveSubgame, price, totalCost, type EqFirm, type DemandSpec } from "../../../market/economics/index.js";
+function dev(demand: DemandSpec, firms: EqFirm[], q: number[], i: number, qi: number): number {
+  const tier = firms[i]!.tier;
+  let committed = qi;
+  firms.forEach((f, k) => { if (k !== i && f.tier <= tier) committed += q[k]!; });
+  const later = firms.filter((f) => f.tier > tier).map((f) => f.tier);
+  let T = committed;
+  if (later.length > 0) { const rest = solveSubgame(demand, firms, committed, Math.min(...later)); firms.forEach((f, k) => { if (f.tier > tier) T += rest[k]!; }); }
+  return (qi > 0 ? qi * price(demand, T) : 0) - totalCost(firms[i]!.cost, qi);
+}
 test("scratch", () => {
-  console.log(linearStackelberg(100, 1, [10], [10]).firms.map(f=>[f.quantity,f.profit]));
-  console.log(linearStackelberg(100, 1, [10], [10, 10]).firms.map(f=>f.quantity));
-  const d = { kind: "linear", a: 100, b: 1 } as const;
-  const lin = (c: number) => ({ kind: "linear", c }) as const;
-  let t = performance.now();
-  console.log(solveEquilibrium(d, [{id:"L",tier:0,cost:lin(10)},{id:"F",tier:1,cost:lin(10)}]).firms.map(f=>f.quantity), performance.now()-t);
-  t = performance.now();
-  console.log(solveEquilibrium(d, [{id:"L",tier:0,cost:lin(10)},{id:"F",tier:1,cost:lin(10)},{id:"G",tier:2,cost:lin(10)}]).firms.map(f=>f.quantity), performance.now()-t);
-  // kink: leader 0 cost, follower 40
-  console.log(linearStackelberg(100,1,[0],[40]).firms.map(f=>f.quantity));
-  console.log(solveEquilibrium(d, [{id:"L",tier:0,cost:lin(0)},{id:"F",tier:1,cost:lin(40)}]).firms.map(f=>f.quantity));
-  console.log(linearStackelberg(100,1,[0, 5],[40, 30]).firms.map(f=>f.quantity));
-  console.log(solveEquilibrium(d, [{id:"L",tier:0,cost:lin(0)},{id:"L2",tier:0,cost:lin(5)},{id:"F",tier:1,cost:lin(40)},{id:"F2",tier:1,cost:lin(30)}]).firms.map(f=>f.quantity));
-  console.log(linearCournot(100,1,[10,20,95]).firms.map(f=>f.quantity));
-  const ce = { kind: "constant-elasticity", A: 100, elasticity: 1.5 } as const;
-  t = performance.now();
-  console.log(solveEquilibrium(ce, [{id:"L",tier:0,cost:lin(1)},{id:"F",tier:1,cost:{kind:"quadratic",c:1,d:0.5}},{id:"G",tier:2,cost:lin(2)}]), performance.now()-t);
-  t = performance.now();
-  const ex = { kind: "exponential", a: 100, b: 0.05 } as const;
-  console.log(solveEquilibrium(ex, [{id:"L",tier:0,cost:lin(1)},{id:"L2",tier:0,cost:lin(3)},{id:"F",tier:1,cost:{kind:"quadratic",c:1,d:0.5}},{id:"G",tier:2,cost:lin(2)},{id:"H",tier:3,cost:lin(2)}]).firms.map(f=>f.quantity), performance.now()-t);
+  const cases: [DemandSpec, EqFirm[]][] = [
+   [{kind:"linear",a:1,b:0.2}, [{id:"a",tier:2,cost:{kind:"linear",c:0.13692307729038658}},{id:"b",tier:0,cost:{kind:"linear",c:0.01}},{id:"c",tier:1,cost:{kind:"linear",c:0.01}}]],
+   [{kind:"exponential",a:1,b:0.2}, [{id:"a",tier:2,cost:{kind:"linear",c:0.03339212968513796}},{id:"b",tier:1,cost:{kind:"linear",c:0.012364685585701762}},{id:"c",tier:0,cost:{kind:"linear",c:0.01}}]],
+  ];
+  for (const [d, firms] of cases) {
+    const r = solveEquilibrium(d, firms);
+    const q = r.firms.map(f=>f.quantity);
+    console.log(q, r.price, r.firms.map(f=>f.profit));
+    firms.forEach((_, i) => {
+      const base = dev(d, firms, q, i, q[i]!);
+      const gains = [0, 0.5, 0.9, 0.99, 0.999, 0.9999, 1.0001, 1.001, 1.01, 1.1, 1.5, 2].map(f => [f, dev(d, firms, q, i, f*q[i]!) - base]);
+      console.log(i, JSON.stringify(gains.filter(([,g]) => g! > -1e-6)));
+    });
+  }
 });

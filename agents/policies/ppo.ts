@@ -1,0 +1,184 @@
+/**
+ * PPO with a Gaussian policy on the quantity: mean = sigmoid(actor(input)) * quantityMax, standard
+ * deviation scheduled from initialStd to finalStd (shares of quantityMax) over the firm's training
+ * rounds, samples clipped into [0, quantityMax]. A leader's actor sees its normalized observation; a
+ * follower's also sees the earlier tiers' committed total, so it learns a reaction function. The
+ * value baseline is a second network; with the valuation objective advantages are GAE(lambda)
+ * over the episode, with the profit objective every round is its own one-step episode.
+ * MAPPO differs only in the critic's input, which adds joint information (every firm's quantities
+ * in the previous round of the episode); the actor never sees it.
+ */
+import type { PolicyConfig } from "../../services/config/index.js";
+import { deriveSeed } from "../../market/economics/rng.js";
+import { rewardScale } from "../learning/features.js";
+import type { PpoSpec } from "../learning/messages.js";
+import { NeuralPolicy } from "../learning/neural-policy.js";
+import { anneal, type LearnerOptions } from "../learning/options.js";
+import type { ActContext, OutcomeView, RunView } from "../policy.js";
+
+export type PpoConfig = Extract<PolicyConfig, { kind: "ppo" | "mappo" }>;
+
+export class PpoPolicy extends NeuralPolicy {
+  readonly kind: "ppo" | "mappo";
+  private readonly dA: number;
+  private readonly dC: number;
+  /** Values per sample in an experience row: x, xc, action, mean, reward, done, sigma. */
+  private readonly S: number;
+  private readonly rScale: number;
+  private readonly centralized: boolean;
+  private readonly F: number;
+  /** Every firm's quantities in the previous round of the episode (MAPPO's critic), firm-major. */
+  private readonly lastJoint: Float64Array;
+  private readonly x: Float32Array;
+  /** The row being filled between act() and observe(). */
+  private pending: Float32Array | undefined;
+  private rows: Float32Array[] = [];
+  /** Index in `rows` where the current (unfinished) episode starts. */
+  private episodeStart = 0;
+  private readonly antithetic = process.env.ANTI !== "0";
+
+  private constructor(
+    run: RunView,
+    private readonly cfg: PpoConfig,
+    opts: LearnerOptions,
+  ) {
+    super(run, opts);
+    this.kind = cfg.kind;
+    if (!(cfg.finalStd <= cfg.initialStd)) throw new RangeError(`firms.${run.firmId}.policy.finalStd must be <= initialStd`);
+    this.centralized = cfg.kind === "mappo";
+    this.F = Math.max(1, run.firms.length);
+    this.dA = this.features.width;
+    this.dC = this.dA + (this.centralized ? this.F : 0);
+    this.S = this.dA + this.dC + 5;
+    this.rScale = rewardScale(run);
+    this.lastJoint = new Float64Array(this.F * this.B);
+    this.x = new Float32Array(this.B * this.dA);
+  }
+
+  /** Builds the policy and its trainer (a piscina worker unless opts.inline). */
+  static async create(run: RunView, cfg: PpoConfig, opts: LearnerOptions): Promise<PpoPolicy> {
+    const p = new PpoPolicy(run, cfg, opts);
+    await p.start(p.trainerSpec());
+    return p;
+  }
+
+  private trainerSpec(): PpoSpec {
+    const c = this.cfg;
+    return {
+      algo: "ppo",
+      actorIn: this.dA,
+      criticIn: this.dC,
+      hidden: [...c.net.hidden],
+      learningRate: c.net.learningRate,
+      epochs: c.epochs,
+      minibatch: c.minibatch,
+      clip: c.clip,
+      gamma: this.opts.objective === "valuation" ? this.opts.discount : 0,
+      lambda: c.lambda,
+      batch: this.B,
+      seed: deriveSeed(this.run.seed, `trainer:${this.run.firmId}`),
+    };
+  }
+
+  protected noiseShare(): number {
+    return anneal(this.cfg.initialStd, this.cfg.finalStd, this.trainedRounds / this.opts.trainingRounds);
+  }
+
+  protected actNow(ctx: ActContext): Float64Array {
+    const { B, dA, dC, S } = this;
+    const qMax = this.run.quantityMax;
+    this.pending = undefined;
+    if (this.exploring) return this.uniformActions();
+    const x = this.features.build(ctx, this.x);
+    const means = this.actorMeans(x);
+    const out = new Float64Array(B);
+    if (!this.training) {
+      for (let i = 0; i < B; i++) out[i] = (means[i] as number) * qMax;
+      return out;
+    }
+    const sigma = this.noiseShare();
+    const row = new Float32Array(B * S);
+    const joint = this.lastJoint;
+    const eps = this.noise(means);
+    for (let i = 0; i < B; i++) {
+      const m = means[i] as number;
+      const a = m + sigma * (eps[i] as number);
+      out[i] = Math.min(Math.max(a, 0), 1) * qMax;
+      const o = i * S;
+      const xi = x.subarray(i * dA, (i + 1) * dA);
+      row.set(xi, o);
+      row.set(xi, o + dA);
+      if (this.centralized) for (let f = 0; f < this.F; f++) row[o + 2 * dA + f] = (2 * (joint[f * B + i] as number)) / qMax - 1;
+      // The unclipped sample is what the Gaussian produced: its log-probability is the one to ratio.
+      row[o + dA + dC] = a;
+      row[o + dA + dC + 1] = m;
+      row[o + dA + dC + 4] = sigma;
+    }
+    this.pending = row;
+    return out;
+  }
+
+  /**
+   * Standard normal noise per instance, antithetic in pairs: instances are paired by closeness of
+   * their policy means (hence of their states) and the two draw +e and -e. Every sample is still
+   * N(m, sigma^2), but within a pair the reward's curvature term and the value baseline's error
+   * (nearly the same for both) cancel out of the policy gradient, which is what lets the mean
+   * settle to a fraction of a unit.
+   */
+  private noise(means: Float32Array): Float64Array {
+    const B = this.B;
+    const eps = new Float64Array(B);
+    if (!this.antithetic) {
+      for (let i = 0; i < B; i++) eps[i] = this.rng.normal();
+      return eps;
+    }
+    const order = Array.from({ length: B }, (_, i) => i).sort((i, j) => (means[i] as number) - (means[j] as number) || i - j);
+    for (let k = 0; k < B; k += 2) {
+      const e = this.rng.normal();
+      eps[order[k] as number] = e;
+      if (k + 1 < B) eps[order[k + 1] as number] = -e;
+    }
+    return eps;
+  }
+
+  observe(o: OutcomeView): void {
+    const { B, dA, dC, S } = this;
+    const row = this.pending;
+    this.pending = undefined;
+    if (this.centralized) {
+      // The next round's critic sees this round's quantities, unless the episode restarts.
+      if (o.episodeEnd || o.allQuantities.length !== this.F * B) this.lastJoint.fill(0);
+      else this.lastJoint.set(o.allQuantities);
+    }
+    if (row === undefined || !this.learning) return;
+    const valuation = this.opts.objective === "valuation";
+    if (o.absent) {
+      // The market played a default action for us: this round (and, for a valuation, the
+      // unfinished episode around it) says nothing about the policy.
+      if (valuation) this.rows.length = this.episodeStart;
+      return;
+    }
+    const done = valuation ? (o.episodeEnd ? 1 : 0) : 1;
+    for (let i = 0; i < B; i++) {
+      const k = i * S + dA + dC;
+      row[k + 2] = (o.profit[i] ?? 0) / this.rScale;
+      row[k + 3] = done;
+    }
+    this.rows.push(row);
+    this.trainedRounds++;
+    if (done === 1) this.episodeStart = this.rows.length;
+    if (this.rows.length >= this.cfg.horizon && this.episodeStart === this.rows.length) this.flush(false);
+  }
+
+  protected flush(phaseEnd: boolean): void {
+    // Only whole episodes are trained on; a phase end drops the unfinished one.
+    const complete = this.episodeStart;
+    const rows = this.rows.slice(0, complete);
+    this.rows = phaseEnd ? [] : this.rows.slice(complete);
+    this.episodeStart = 0;
+    if (rows.length === 0) return;
+    const data = new Float32Array(rows.length * this.B * this.S);
+    rows.forEach((r, t) => data.set(r, t * r.length));
+    this.submit({ rows: rows.length, data, progress: Math.min(1, this.trainedRounds / this.opts.trainingRounds) });
+  }
+}
