@@ -85,7 +85,7 @@ export class MarketService {
   private finished = false;
   private nextRound = 0;
   private currentPhase: Phase | undefined;
-  private done!: (v: void) => void;
+  private done!: () => void;
   private fail!: (e: Error) => void;
   private readonly subs: Array<{ unsubscribe(): void }> = [];
   /** Counters for logs and tests. */
@@ -174,10 +174,19 @@ export class MarketService {
       this.log.warn({ firmId, code, detail: text }, "registration rejected");
       m.respond(encode.registerReply({ accepted: false, reject: { code, detail: text, firmId, subject: m.subject } }));
     };
-    if (reg.firmId !== firmId) return rejectWith(RejectCode.MALFORMED, detail.idMismatch(firmId, reg.firmId ?? ""));
-    if ((reg.protocolVersion ?? 0) !== PROTOCOL_VERSION) return rejectWith(RejectCode.VERSION, detail.version(firmId, reg.protocolVersion ?? 0));
+    if (reg.firmId !== firmId) {
+      rejectWith(RejectCode.MALFORMED, detail.idMismatch(firmId, reg.firmId ?? ""));
+      return;
+    }
+    if ((reg.protocolVersion ?? 0) !== PROTOCOL_VERSION) {
+      rejectWith(RejectCode.VERSION, detail.version(firmId, reg.protocolVersion ?? 0));
+      return;
+    }
     const r = this.machine.register(firmId, reg.tier ?? 0);
-    if (r !== null) return rejectWith(r.code, r.detail);
+    if (r !== null) {
+      rejectWith(r.code, r.detail);
+      return;
+    }
     if ((reg.capabilities ?? []).includes("ctde")) this.ctdeFirms.add(firmId);
     m.respond(
       encode.registerReply({

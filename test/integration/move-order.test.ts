@@ -32,7 +32,13 @@ class Inbox<T> {
     if (i >= 0) return Promise.resolve(this.items.splice(i, 1)[0] as T);
     return new Promise((resolve, reject) => {
       const t = setTimeout(() => reject(new Error("timed out waiting for a message")), timeoutMs);
-      this.waiters.push({ pred, resolve: (v) => (clearTimeout(t), resolve(v)) });
+      this.waiters.push({
+        pred,
+        resolve: (v) => {
+          clearTimeout(t);
+          resolve(v);
+        },
+      });
     });
   }
 }

@@ -1,0 +1,78 @@
+/**
+ * One suite, two buses: the market service and firm runtimes in this process, over the in-memory
+ * bus and over a real nats-server. Both must reproduce the equilibrium and agree exactly.
+ */
+import { connect } from "@nats-io/transport-node";
+import { pino } from "pino";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { FirmRuntime, makePolicyFactory } from "../../agents/index.js";
+import { type ClearedRound, MarketService } from "../../market/service/index.js";
+import { type Bus, MemoryBus, NatsBus } from "../../services/bus/index.js";
+import { parseExperiment } from "../../services/config/index.js";
+import { equilibriaFor } from "../../services/report/equilibria.js";
+import { ensureRecordStream, readRecord } from "../../services/report/record.js";
+import { startTestNats, type TestNats } from "../fixtures/nats.js";
+
+let nats: TestNats;
+beforeAll(async () => {
+  nats = await startTestNats();
+});
+afterAll(async () => {
+  await nats?.stop();
+});
+
+const exp = parseExperiment({
+  name: "two-buses",
+  seed: 3,
+  market: { demand: { kind: "linear", a: 100, b: 1 }, batch: 5, episodes: 25, quantityMax: 100 },
+  firms: [
+    { id: "leader", role: "leader", cost: { kind: "linear", c: 10 }, policy: { kind: "best-response" } },
+    { id: "f1", role: "follower", cost: { kind: "linear", c: 10 }, policy: { kind: "best-response" } },
+    { id: "f2", role: "follower", cost: { kind: "linear", c: 10 }, policy: { kind: "best-response" } },
+  ],
+});
+const logger = pino({ level: "silent" });
+
+async function play(bus: Bus, runId: string): Promise<ClearedRound[]> {
+  const rounds: ClearedRound[] = [];
+  const market = new MarketService({ bus, experiment: exp, runId, logger, onCleared: (r) => rounds.push(structuredClone(r)) });
+  const done = market.run();
+  const firms = exp.firms.map(
+    (f) =>
+      new FirmRuntime({ bus, runId, firmId: f.id, role: f.role, tier: f.tier, logger, makePolicy: makePolicyFactory(exp, f, { logger }) }),
+  );
+  await Promise.all(firms.map((f) => f.start()));
+  await done;
+  await Promise.all(firms.map((f) => f.done()));
+  await Promise.all(firms.map((f) => f.stop()));
+  return rounds;
+}
+
+describe("market and firms", () => {
+  it("market and firms - the same run over the in-memory bus and NATS reproduces the equilibrium", async () => {
+    const eq = equilibriaFor(exp).stackelberg;
+    const mem = await play(new MemoryBus(), "mem");
+    const bus = await NatsBus.connect({ servers: nats.url, name: "test", logger });
+    await ensureRecordStream(await bus.jetstreamManager(), "natsrun");
+    const real = await play(bus, "natsrun");
+    expect(mem.length).toBe(25);
+    expect(real.length).toBe(25);
+    for (const rounds of [mem, real]) {
+      for (const r of rounds) {
+        const q = r.outcome.quantities as unknown as Float64Array;
+        exp.firms.forEach((f, i) => {
+          const want = eq.firms.find((x) => x.id === f.id)!.quantity;
+          for (let b = 0; b < 5; b++) expect(Math.abs((q[i * 5 + b] as number) - want)).toBeLessThan(1e-9 * want);
+        });
+        expect(Array.from(r.outcome.absent ?? [])).toEqual([false, false, false]);
+      }
+    }
+    expect(real.map((r) => Array.from(r.result.prices))).toEqual(mem.map((r) => Array.from(r.result.prices)));
+    const nc = await connect({ servers: nats.url });
+    const record = await readRecord(nc, "natsrun");
+    await nc.close();
+    await bus.close();
+    expect(record.map((o) => Number(o.round))).toEqual(real.map((r) => r.round));
+    expect(record.map((o) => o.prices)).toEqual(real.map((r) => Array.from(r.result.prices)));
+  });
+});
