@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { parseDocument } from "yaml";
 import type { CostSpec, DemandSpec, DynamicsSpec } from "../../market/economics/index.js";
 import { ConfigError } from "../errors.js";
-import { experimentSchema, type FirmConfig, type ParsedExperiment, type PolicyConfig } from "./schema.js";
+import { experimentSchema, type FirmConfig, type ParsedExperiment, type PolicyConfig, structureIssues } from "./schema.js";
 
 /** A firm after defaults are filled in (tier, objective, discount). */
 export interface ResolvedFirm {
@@ -53,10 +53,13 @@ function defaultQuantityMax(d: DemandSpec): number {
 export function parseExperiment(raw: unknown, source = "config"): Experiment {
   const r = experimentSchema.safeParse(raw);
   if (!r.success) {
-    const lines = r.error.issues.map((i) => {
-      const extra = i.code === "unrecognized_keys" ? "" : "";
-      return `  ${pathText(i.path)}: ${i.message}${extra}`;
-    });
+    const lines = r.error.issues.map((i) => `  ${pathText(i.path)}: ${i.message}`);
+    // zod skips cross-field rules when fields fail; check them on the raw input so every problem is reported at once.
+    const firms = typeof raw === "object" && raw !== null ? (raw as Record<string, unknown>).firms : undefined;
+    for (const i of structureIssues(firms)) {
+      const line = `  ${pathText(i.path)}: ${i.message}`;
+      if (!lines.includes(line)) lines.push(line);
+    }
     throw new ConfigError(`${source} is not a valid experiment:\n${lines.join("\n")}`);
   }
   const c = r.data;

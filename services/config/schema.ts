@@ -171,37 +171,51 @@ export const experimentSchema = z
       .default({ objective: "profit", discount: 0.95, schedule: { kind: "simultaneous" }, deterministic: false, checkpointEvery: 0 }),
   })
   .superRefine((cfg, ctx) => {
-    const ids = new Map<string, number>();
-    cfg.firms.forEach((f, i) => {
-      const prev = ids.get(f.id);
-      if (prev !== undefined)
-        ctx.addIssue({ code: "custom", path: ["firms", i, "id"], message: `duplicate firm id "${f.id}" (also firms[${prev}])` });
-      ids.set(f.id, i);
-      const tier = f.tier ?? (f.role === "leader" ? 0 : 1);
-      if (f.role === "leader" && tier !== 0)
-        ctx.addIssue({ code: "custom", path: ["firms", i, "tier"], message: "a leader moves in tier 0" });
-      if (f.role === "follower" && tier === 0)
-        ctx.addIssue({ code: "custom", path: ["firms", i, "tier"], message: "a follower moves in tier 1 or later" });
-    });
-    const tiers = new Set(cfg.firms.map((f) => f.tier ?? (f.role === "leader" ? 0 : 1)));
-    const maxTier = Math.max(...tiers);
-    for (let t = 0; t < maxTier; t++) {
-      if (!tiers.has(t)) {
-        const i = cfg.firms.findIndex((f) => (f.tier ?? (f.role === "leader" ? 0 : 1)) > t);
-        ctx.addIssue({
-          code: "custom",
-          path: ["firms", i, cfg.firms[i]?.role === "follower" && t === 0 ? "role" : "tier"],
-          message:
-            t === 0 ? `a follower needs a leader: no firm has role "leader"` : `tier ${t} has no firm; tiers must be 0, 1, 2, ... without gaps`,
-        });
-      }
-    }
+    for (const i of structureIssues(cfg.firms)) ctx.addIssue({ code: "custom", path: i.path, message: i.message });
+    const maxTier = Math.max(...cfg.firms.map((f) => f.tier ?? (f.role === "leader" ? 0 : 1)));
     if (cfg.training.schedule.kind === "alternating" && maxTier === 0)
       ctx.addIssue({ code: "custom", path: ["training", "schedule", "kind"], message: "alternating training needs leaders and followers" });
     const d = cfg.market.demand;
     if (d.kind === "constant-elasticity" && cfg.market.quantityMax === undefined)
       ctx.addIssue({ code: "custom", path: ["market", "quantityMax"], message: "required for constant-elasticity demand (no natural maximum)" });
   });
+
+/**
+ * Rules across firms (unique ids, roles and tiers, no tier gaps, a follower needs a leader).
+ * Works on partially valid input too, so a file with other errors still hears about these.
+ */
+export function structureIssues(firmsRaw: unknown): { path: (string | number)[]; message: string }[] {
+  if (!Array.isArray(firmsRaw)) return [];
+  const out: { path: (string | number)[]; message: string }[] = [];
+  const firms = firmsRaw.map((f) => {
+    const o = (typeof f === "object" && f !== null ? f : {}) as Record<string, unknown>;
+    const role = o.role === "leader" || o.role === "follower" ? o.role : undefined;
+    const tier = Number.isInteger(o.tier) ? (o.tier as number) : role === "leader" ? 0 : role === "follower" ? 1 : undefined;
+    return { id: typeof o.id === "string" ? o.id : undefined, role, tier };
+  });
+  const ids = new Map<string, number>();
+  firms.forEach((f, i) => {
+    if (f.id !== undefined) {
+      const prev = ids.get(f.id);
+      if (prev !== undefined) out.push({ path: ["firms", i, "id"], message: `duplicate firm id "${f.id}" (also firms[${prev}])` });
+      else ids.set(f.id, i);
+    }
+    if (f.role === "leader" && f.tier !== 0) out.push({ path: ["firms", i, "tier"], message: "a leader moves in tier 0" });
+    if (f.role === "follower" && f.tier === 0) out.push({ path: ["firms", i, "tier"], message: "a follower moves in tier 1 or later" });
+  });
+  const tiers = new Set(firms.map((f) => f.tier).filter((t): t is number => t !== undefined));
+  if (tiers.size === 0) return out;
+  const maxTier = Math.max(...tiers);
+  for (let t = 0; t < maxTier; t++) {
+    if (tiers.has(t)) continue;
+    const i = firms.findIndex((f) => (f.tier ?? -1) > t);
+    out.push({
+      path: ["firms", i, t === 0 && firms[i]?.role === "follower" ? "role" : "tier"],
+      message: t === 0 ? `a follower needs a leader: no firm has role "leader"` : `tier ${t} has no firm; tiers must be 0, 1, 2, ... without gaps`,
+    });
+  }
+  return out;
+}
 
 export type ExperimentInput = z.input<typeof experimentSchema>;
 export type ParsedExperiment = z.output<typeof experimentSchema>;
