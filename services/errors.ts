@@ -26,3 +26,12 @@ export class RuntimeFailure extends Error {
     this.name = "RuntimeFailure";
   }
 }
+
+/** The user interrupted the run (Ctrl-C / SIGTERM); the process exits with 130. */
+export class Interrupted extends RuntimeFailure {
+  readonly exitCode = 130;
+  constructor(message: string) {
+    super(message);
+    this.name = "Interrupted";
+  }
+}

@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { ConfigError, ProtocolError, RuntimeFailure } from "../errors.js";
+import { ConfigError, Interrupted, ProtocolError, RuntimeFailure } from "../errors.js";
 import { runExperiment } from "../launcher/run.js";
 import { rootLogger } from "../log.js";
 import { firmCommand } from "./firm.js";
@@ -63,7 +63,7 @@ export async function runCli(program: Command, argv: string[]): Promise<void> {
   } catch (err) {
     if (err instanceof ConfigError || err instanceof ProtocolError || err instanceof RuntimeFailure) {
       process.stderr.write(`stackelberg: ${err.message}\n`);
-      process.exitCode = 2;
+      process.exitCode = err instanceof Interrupted ? err.exitCode : 2;
       return;
     }
     throw err;

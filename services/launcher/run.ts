@@ -13,7 +13,7 @@ import cliProgress from "cli-progress";
 import type { Logger } from "pino";
 import { NatsBus, runSubjects } from "../bus/index.js";
 import { loadExperiment } from "../config/index.js";
-import { ConfigError, RuntimeFailure } from "../errors.js";
+import { ConfigError, Interrupted, RuntimeFailure } from "../errors.js";
 import { equilibriaFor } from "../report/equilibria.js";
 import { roundMetrics, type Summary, SummaryBuilder } from "../report/metrics.js";
 import { ensureRecordStream, outcomesOf } from "../report/record.js";
@@ -67,10 +67,8 @@ export async function runExperiment(configFile: string | undefined, o: RunOption
   const children: { name: string; proc: ChildProcess; logFile: string }[] = [];
   let bus: NatsBus | undefined;
   let bar: cliProgress.SingleBar | undefined;
-  let interrupted = false;
   const onSignal = () => {
-    interrupted = true;
-    abort(new RuntimeFailure("interrupted (Ctrl-C): run stopped; partial results are in " + outDir));
+    abort(new Interrupted(`interrupted: run stopped; the rounds cleared so far are in ${outDir}`));
   };
   let abort: (e: Error) => void = () => {};
   const aborted = new Promise<never>((_, rej) => {
@@ -182,6 +180,5 @@ export async function runExperiment(configFile: string | undefined, o: RunOption
     );
     await bus?.close().catch(() => {});
     await nats?.stop();
-    if (interrupted) process.exitCode = 130;
   }
 }
