@@ -13,6 +13,7 @@ import {
   type MoveRequest,
   PROTOCOL_VERSION,
   type RegisterReply,
+  RejectCode,
   Role,
   type RunSubjects,
   rejectName,
@@ -80,6 +81,8 @@ export class FirmRuntime {
         this.stats.rejects++;
         this.stats.lastReject = rejectName(r.code ?? 0);
         this.log.warn({ code: this.stats.lastReject, detail: r.detail, round: r.round }, "market rejected a submission");
+        // Evicted, or the market restarted and lost its registry: register again.
+        if (r.code === RejectCode.UNKNOWN_FIRM) this.reRegister("market does not know this firm");
       }),
     );
     const reply = await this.register();
@@ -135,6 +138,23 @@ export class FirmRuntime {
         await new Promise((r) => setTimeout(r, 200));
       }
     }
+  }
+
+  private reRegistering = false;
+
+  /** Registers again (idempotent on the market's side); the policy and its state are kept. */
+  private reRegister(why: string): void {
+    if (this.reRegistering || !this.ready) return;
+    this.reRegistering = true;
+    this.log.info({ why }, "registering again");
+    this.register()
+      .then(
+        () => this.log.info("registered again"),
+        (err: Error) => this.abort(err),
+      )
+      .finally(() => {
+        this.reRegistering = false;
+      });
   }
 
   /** Resolves with the reason when the market announces the end of the run. */
@@ -218,7 +238,9 @@ export class FirmRuntime {
 
   private onControl(data: Uint8Array): void {
     const c = decode.control(data);
-    if (c.kind === ControlKind.END_OF_RUN) {
+    if (c.kind === ControlKind.REGISTER) {
+      if (this.ready) this.reRegister("market asked every firm to register");
+    } else if (c.kind === ControlKind.END_OF_RUN) {
       this.log.info({ reason: c.reason }, "end of run");
       this.resolveFinished(c.reason ?? "");
     } else if (c.kind === ControlKind.PHASE_CHANGE && !this.ready) {

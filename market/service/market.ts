@@ -145,6 +145,8 @@ export class MarketService {
     this.subs.push(this.bus.subscribe(this.subj.registerAll, (m) => this.onRegister(m)));
     this.subs.push(this.bus.subscribe(this.subj.submitAll, (m) => this.onSubmit(m)));
     this.log.info({ firms: this.F, batch: this.B, rounds: this.exp.market.totalRounds }, "market waiting for firms");
+    // Firms already running (e.g. after a market restart) register again when they hear this.
+    this.bus.publish(this.subj.control, encode.control({ runId: this.subj.run, kind: ControlKind.REGISTER, round: this.nextRound }));
     if (this.nextRound >= this.exp.market.totalRounds) void this.finish("the record already holds every round");
     return finished;
   }
