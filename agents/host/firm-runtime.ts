@@ -3,6 +3,7 @@
  * every move request of its tier with one batched policy call, feeds outcomes to the policy, and
  * follows run-control messages. Identity is the subject it publishes on.
  */
+import { createWriteStream, type WriteStream } from "node:fs";
 import type { Logger } from "pino";
 import {
   type Bus,
@@ -35,6 +36,12 @@ export interface FirmRuntimeOptions {
   capabilities?: string[];
   /** How long to keep retrying registration (default 60 s). */
   registerTimeoutMs?: number;
+  /** Folder for policy checkpoints (saved on CHECKPOINT and at the end of the run). */
+  checkpointDir?: string;
+  /** Load the policy from checkpointDir before the first move. */
+  resume?: boolean;
+  /** Append the policy's metrics (exploration scale, losses...) here, one JSON line per round. */
+  metricsFile?: string;
 }
 
 /** Runs one firm until the market announces the end of the run. */
@@ -105,6 +112,11 @@ export class FirmRuntime {
       observationNames: p.observationNames ?? [],
     };
     this.policy = await this.opts.makePolicy(this.view);
+    if (this.opts.resume && this.opts.checkpointDir && this.policy.load) {
+      const loaded = await this.policy.load(this.opts.checkpointDir);
+      this.log.info({ loaded, dir: this.opts.checkpointDir }, loaded ? "policy resumed from checkpoint" : "no checkpoint to resume from");
+    }
+    if (this.opts.metricsFile && this.policy.metrics) this.metricsOut = createWriteStream(this.opts.metricsFile, { flags: "a" });
     this.ready = true;
     this.log.info({ policy: this.policy.kind, tier: this.opts.tier, batch: this.view.batch }, "firm registered");
     // Messages that arrived while the policy was being built are handled now, in order.
@@ -112,6 +124,7 @@ export class FirmRuntime {
   }
 
   private ready = false;
+  private metricsOut: WriteStream | undefined;
   private readonly early: Array<() => void> = [];
 
   private async register(): Promise<RegisterReply> {
@@ -234,6 +247,15 @@ export class FirmRuntime {
       allQuantities: all,
     });
     if (r instanceof Promise) r.catch((err) => this.log.error({ err }, "policy failed to observe"));
+    if (this.metricsOut && this.policy.metrics) this.metricsOut.write(`${JSON.stringify({ round: Number(o.round ?? 0), ...this.policy.metrics() })}\n`);
+  }
+
+  /** Saves the policy under checkpointDir (when both exist). */
+  async checkpoint(label: string): Promise<void> {
+    if (!this.opts.checkpointDir || !this.policy?.save) return;
+    const t0 = Date.now();
+    await this.policy.save(this.opts.checkpointDir);
+    this.log.info({ label, ms: Date.now() - t0 }, "checkpoint saved");
   }
 
   private onControl(data: Uint8Array): void {
@@ -242,7 +264,15 @@ export class FirmRuntime {
       if (this.ready) this.reRegister("market asked every firm to register");
     } else if (c.kind === ControlKind.END_OF_RUN) {
       this.log.info({ reason: c.reason }, "end of run");
-      this.resolveFinished(c.reason ?? "");
+      const reason = c.reason ?? "";
+      // The outcome of the last round may still be in flight to observe(); the market publishes
+      // END_OF_RUN after it, and NATS keeps order per connection, so it has been delivered.
+      (this.ready ? this.checkpoint(`end:${Number(c.round ?? 0)}`) : Promise.resolve()).then(
+        () => this.resolveFinished(reason),
+        (err: Error) => this.rejectFinished(err),
+      );
+    } else if (c.kind === ControlKind.CHECKPOINT) {
+      if (this.ready) this.checkpoint(c.checkpoint ?? "").catch((err) => this.log.error({ err }, "checkpoint failed"));
     } else if (c.kind === ControlKind.PHASE_CHANGE && !this.ready) {
       this.early.push(() => this.onControl(data));
     } else if (c.kind === ControlKind.PHASE_CHANGE) {
@@ -259,6 +289,7 @@ export class FirmRuntime {
   /** Unsubscribes and closes the policy. */
   async stop(): Promise<void> {
     for (const s of this.subs) s.unsubscribe();
+    if (this.metricsOut) await new Promise<void>((r) => this.metricsOut?.end(r));
     await this.policy?.close?.();
   }
 

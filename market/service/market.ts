@@ -240,6 +240,9 @@ export class MarketService {
       void this.finish("all rounds cleared");
       return;
     }
+    const every = this.exp.training.checkpointEvery;
+    if (every > 0 && round > 0 && round % every === 0)
+      this.bus.publish(this.subj.control, encode.control({ runId: this.subj.run, kind: ControlKind.CHECKPOINT, round, checkpoint: String(round) }));
     const phase = phaseAt(this.phases, round);
     if (phase !== this.currentPhase) {
       this.currentPhase = phase;

@@ -1,3 +1,5 @@
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
 import { FirmRuntime, makePolicyFactory } from "../../agents/index.js";
 import { NatsBus } from "../bus/index.js";
 import { ConfigError } from "../errors.js";
@@ -12,6 +14,8 @@ export interface FirmCommandOptions {
   firm: string;
   /** Output folder for checkpoints (optional). */
   out?: string;
+  /** Load policies from the output folder's checkpoints first. */
+  resume?: boolean;
 }
 
 /** `stackelberg firm`: hosts one or more firms of the experiment in this process. */
@@ -24,6 +28,7 @@ export async function firmCommand(o: FirmCommandOptions): Promise<void> {
     return f;
   });
   const log = rootLogger("firm");
+  if (o.out) mkdirSync(join(o.out, "learners"), { recursive: true });
   const bus = await NatsBus.connect({ servers: o.nats, name: `stk-firm-${ids.join("+")}`, logger: log });
   const runtimes = firms.map(
     (f) =>
@@ -36,6 +41,9 @@ export async function firmCommand(o: FirmCommandOptions): Promise<void> {
         logger: log,
         makePolicy: makePolicyFactory(exp, f, { logger: log, ...(o.out ? { outDir: o.out } : {}) }),
         capabilities: capabilitiesOf(f.policy.kind),
+        ...(o.out
+          ? { checkpointDir: join(o.out, "checkpoints"), metricsFile: join(o.out, "learners", `${f.id}.jsonl`), resume: o.resume ?? false }
+          : {}),
       }),
   );
   const stop = () => {

@@ -55,8 +55,9 @@ export async function runCli(program: Command, argv: string[]): Promise<void> {
     .requiredOption("--nats <url>", "NATS server URL")
     .requiredOption("--run <id>", "run id (subject namespace)")
     .requiredOption("--firm <ids>", "comma-separated firm ids to host")
-    .option("--out <dir>", "run output folder (checkpoints)")
-    .action((opts: { config: string; nats: string; run: string; firm: string; out?: string }) => firmCommand(opts));
+    .option("--out <dir>", "run output folder (checkpoints, learner metrics)")
+    .option("--resume", "load policies from the output folder's checkpoints first")
+    .action((opts: { config: string; nats: string; run: string; firm: string; out?: string; resume?: boolean }) => firmCommand(opts));
 
   try {
     await program.parseAsync(argv);

@@ -111,7 +111,7 @@ export async function runExperiment(configFile: string | undefined, o: RunOption
     const market = spawnChild("market", ["market", ...common, ...(o.resume ? ["--resume"] : [])]);
     const marketExit = new Promise<void>((res) => market.once("exit", (code) => code === 0 && res()));
     const firmExits = exp.firms.map((f) => {
-      const p = spawnChild(`firm-${f.id}`, ["firm", ...common, "--firm", f.id, "--out", outDir]);
+      const p = spawnChild(`firm-${f.id}`, ["firm", ...common, "--firm", f.id, "--out", outDir, ...(o.resume ? ["--resume"] : [])]);
       return new Promise<void>((res) => p.once("exit", (code) => code === 0 && res()));
     });
 
@@ -156,7 +156,15 @@ export async function runExperiment(configFile: string | undefined, o: RunOption
     await new Promise<void>((r) => metrics.end(r));
     bar?.stop();
     bar = undefined;
-    const s = summary.build(exp.name, runId, (Date.now() - started) / 1000);
+    const learners = mergeLearnerMetrics(outDir, metricsFile, exp.firms.map((f) => f.id), exp.training.deterministic);
+    const s = summary.build(
+      exp.name,
+      runId,
+      (Date.now() - started) / 1000,
+      exp.market.roundsPerEpisode,
+      Object.fromEntries(exp.firms.map((f) => [f.id, f.objective === "valuation" ? f.discount : 1])),
+    );
+    if (Object.keys(learners).length > 0) s.learners = learners;
     writeFileSync(join(outDir, "summary.json"), `${JSON.stringify(s, null, 2)}\n`);
     log.info({ out: outDir, rounds: s.rounds, distance: s.final.distance }, "run complete");
     return s;
@@ -181,4 +189,43 @@ export async function runExperiment(configFile: string | undefined, o: RunOption
     await bus?.close().catch(() => {});
     await nats?.stop();
   }
+}
+
+/** Keys of learner metrics that depend on timing, left out of metrics.jsonl in deterministic mode. */
+const TIMING_KEY = /(Ms|PerSecond|Seconds)$/;
+
+/**
+ * Adds each learner's per-round metrics (from learners/<id>.jsonl, written by the firm processes)
+ * to metrics.jsonl under `learners`, and returns each learner's last metrics.
+ */
+function mergeLearnerMetrics(outDir: string, metricsFile: string, firmIds: string[], deterministic: boolean): Record<string, Record<string, number>> {
+  const byFirm = new Map<string, Map<number, Record<string, number>>>();
+  const last: Record<string, Record<string, number>> = {};
+  for (const id of firmIds) {
+    const f = join(outDir, "learners", `${id}.jsonl`);
+    if (!existsSync(f)) continue;
+    const rounds = new Map<number, Record<string, number>>();
+    for (const line of readFileSync(f, "utf8").split("\n")) {
+      if (!line) continue;
+      const { round, ...m } = JSON.parse(line) as { round: number } & Record<string, number>;
+      rounds.set(round, m);
+      last[id] = m;
+    }
+    byFirm.set(id, rounds);
+  }
+  if (byFirm.size === 0) return last;
+  const lines = readFileSync(metricsFile, "utf8").split("\n").filter(Boolean);
+  const merged = lines.map((l) => {
+    const row = JSON.parse(l) as { round: number; learners?: Record<string, Record<string, number>> };
+    const learners: Record<string, Record<string, number>> = {};
+    for (const [id, rounds] of byFirm) {
+      const m = rounds.get(row.round);
+      if (!m) continue;
+      learners[id] = deterministic ? Object.fromEntries(Object.entries(m).filter(([k]) => !TIMING_KEY.test(k))) : m;
+    }
+    if (Object.keys(learners).length > 0) row.learners = learners;
+    return JSON.stringify(row);
+  });
+  writeFileSync(metricsFile, `${merged.join("\n")}\n`);
+  return last;
 }

@@ -52,13 +52,28 @@ export interface Summary {
   finalWindow: number;
   final: {
     priceMean: number;
-    firms: Record<string, { quantity: number; profit: number; equilibriumQuantity: number; equilibriumProfit: number; distance: number }>;
+    firms: Record<
+      string,
+      {
+        quantity: number;
+        profit: number;
+        equilibriumQuantity: number;
+        equilibriumProfit: number;
+        distance: number;
+        /** Mean quantity at each step of the episode over the final window (how output moves within an episode). */
+        quantityByStep: number[];
+        /** Mean discounted sum of profits over an episode (the firm's valuation), final window. */
+        episodeValue?: number;
+      }
+    >;
     equilibriumPrice: number;
     /** max over firms of the relative quantity distance */
     distance: number;
   };
   equilibria: Equilibria;
   absences: number;
+  /** Each learner's last reported metrics (exploration scale, losses, training throughput). */
+  learners?: Record<string, Record<string, number>>;
   wallSeconds: number;
   extra?: Record<string, unknown>;
 }
@@ -82,8 +97,10 @@ export class SummaryBuilder {
     return this.rows.length;
   }
 
-  build(experiment: string, runId: string, wallSeconds: number): Summary {
-    const window = Math.max(1, Math.floor(this.totalRounds / 10));
+  build(experiment: string, runId: string, wallSeconds: number, roundsPerEpisode = 1, discounts: Record<string, number> = {}): Summary {
+    const T = roundsPerEpisode;
+    // Whole episodes: the last 10% of rounds, rounded up to a multiple of T.
+    const window = Math.min(this.rows.length, Math.max(T, Math.ceil(this.totalRounds / 10 / T) * T));
     const last = this.rows.slice(-window);
     const firms: Summary["final"]["firms"] = {};
     let distance = 0;
@@ -92,7 +109,19 @@ export class SummaryBuilder {
       const pr = mean(last.map((r) => r.firms[e.id]?.profitMean ?? Number.NaN));
       const d = relDistance(q, e.quantity);
       distance = Math.max(distance, d);
-      firms[e.id] = { quantity: q, profit: pr, equilibriumQuantity: e.quantity, equilibriumProfit: e.profit, distance: d };
+      const byStep = Array.from({ length: T }, (_, step) => mean(last.filter((r) => r.step === step).map((r) => r.firms[e.id]?.quantityMean ?? Number.NaN)));
+      const gamma = discounts[e.id] ?? 0;
+      const profitByStep = Array.from({ length: T }, (_, step) => mean(last.filter((r) => r.step === step).map((r) => r.firms[e.id]?.profitMean ?? Number.NaN)));
+      const episodeValue = profitByStep.reduce((acc, p, k) => acc + gamma ** k * p, 0);
+      firms[e.id] = {
+        quantity: q,
+        profit: pr,
+        equilibriumQuantity: e.quantity,
+        equilibriumProfit: e.profit,
+        distance: d,
+        quantityByStep: byStep,
+        ...(T > 1 ? { episodeValue } : {}),
+      };
     }
     return {
       experiment,
