@@ -7,6 +7,7 @@ import { createRequire } from "node:module";
 import path from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import type { Logger } from "pino";
+import { RuntimeFailure } from "../../services/errors.js";
 
 /** Which backends initBackend may try, in order. "auto" is node, wasm, cpu. */
 export type BackendPreference = "auto" | "node" | "wasm" | "cpu";
@@ -49,7 +50,7 @@ async function pick(preference: BackendPreference, logger?: Pick<Logger, "info" 
     }
   }
   logger?.warn({ tried: failures }, "no tensorflow backend could be initialized");
-  throw new Error(`no tensorflow backend could be initialized (${failures.join("; ")})`);
+  throw new RuntimeFailure(`no tensorflow backend could be initialized (${failures.join("; ")})`);
 }
 
 async function trySet(name: string): Promise<boolean> {

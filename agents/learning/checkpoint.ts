@@ -6,6 +6,7 @@
 import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import { endianness } from "node:os";
 import path from "node:path";
+import { RuntimeFailure } from "../../services/errors.js";
 
 type NumArray = Float32Array | Float64Array;
 
@@ -26,7 +27,7 @@ export function firmDir(dir: string, firmId: string): string {
 }
 
 export async function writeCheckpoint<M>(dir: string, firmId: string, cp: Checkpoint<M>): Promise<void> {
-  if (endianness() !== "LE") throw new Error("checkpoints are little-endian; this platform is not");
+  if (endianness() !== "LE") throw new RuntimeFailure("checkpoints are little-endian; this platform is not");
   const d = firmDir(dir, firmId);
   await mkdir(d, { recursive: true });
   const blobs: Record<string, BlobInfo> = {};
@@ -51,14 +52,15 @@ export async function readCheckpoint<M>(dir: string, firmId: string): Promise<Ch
     throw err;
   }
   const doc = JSON.parse(text) as { format: number; meta: M; blobs: Record<string, BlobInfo> };
-  if (doc.format !== 1) throw new Error(`${path.join(d, "policy.json")}: unknown checkpoint format ${doc.format}`);
+  if (doc.format !== 1) throw new RuntimeFailure(`${path.join(d, "policy.json")}: unknown checkpoint format ${doc.format}`);
   const blobs: Record<string, NumArray> = {};
   for (const [name, info] of Object.entries(doc.blobs)) {
     const buf = await readFile(path.join(d, info.file));
     const bytes = new Uint8Array(buf.byteLength);
     bytes.set(buf);
     const arr = info.type === "f32" ? new Float32Array(bytes.buffer) : new Float64Array(bytes.buffer);
-    if (arr.length !== info.length) throw new Error(`${path.join(d, info.file)}: expected ${info.length} values, found ${arr.length}`);
+    if (arr.length !== info.length)
+      throw new RuntimeFailure(`${path.join(d, info.file)}: expected ${info.length} values, found ${arr.length}`);
     blobs[name] = arr;
   }
   return { meta: doc.meta, blobs };

@@ -60,7 +60,7 @@ export interface ExperienceBatch {
   data: Float32Array;
   /**
    * The firm's training progress in [0, 1] at the newest row; the trainer anneals its learning
-   * rate linearly with it (to a tenth), which is what lets the policy settle precisely.
+   * rate linearly with it (to zero), which is what lets the policy settle precisely.
    */
   progress?: number;
 }

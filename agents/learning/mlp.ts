@@ -35,8 +35,9 @@ export class Mlp {
       const limit = Math.sqrt(6 / (fanIn + fanOut)) * (last ? (shape.outputScale ?? 1) : 1);
       const w = new Float32Array(fanIn * fanOut);
       for (let k = 0; k < w.length; k++) w[k] = (2 * rng.next() - 1) * limit;
-      this.vars.push(tf.variable(tf.tensor2d(w, [fanIn, fanOut]), trainable));
-      this.vars.push(tf.variable(tf.zeros([fanOut]), trainable));
+      // tidy disposes the initial values; the variables themselves survive it.
+      this.vars.push(tf.tidy(() => tf.variable(tf.tensor2d(w, [fanIn, fanOut]), trainable)));
+      this.vars.push(tf.tidy(() => tf.variable(tf.zeros([fanOut]), trainable)));
       size += w.length + fanOut;
     }
     this.size = size;
@@ -69,7 +70,8 @@ export class Mlp {
 
   /** Replaces every weight from a flat array laid out as getFlat writes it. */
   setFlat(flat: Float32Array, offset = 0): void {
-    if (flat.length - offset < this.size) throw new RangeError(`weights: expected ${this.size} values, got ${flat.length - offset}`);
+    if (flat.length - offset < this.size)
+      throw new RangeError(`weights: expected ${this.size} values, got ${flat.length - offset}`);
     let o = offset;
     for (const v of this.vars) {
       const n = v.size;

@@ -6,6 +6,7 @@
 import * as tf from "@tensorflow/tfjs";
 import type { Logger } from "pino";
 import { Rng, type RngState } from "../../market/economics/rng.js";
+import { ConfigError, RuntimeFailure } from "../../services/errors.js";
 import type { ActContext, OutcomeView, PhaseView, Policy, RunView } from "../policy.js";
 import { initBackend } from "./backend.js";
 import { readCheckpoint, writeCheckpoint } from "./checkpoint.js";
@@ -50,7 +51,8 @@ export abstract class NeuralPolicy implements Policy {
     protected readonly run: RunView,
     protected readonly opts: LearnerOptions,
   ) {
-    if (!Number.isInteger(run.batch) || run.batch < 1) throw new RangeError(`run.batch must be a positive integer (got ${run.batch})`);
+    if (!Number.isInteger(run.batch) || run.batch < 1)
+      throw new RangeError(`run.batch must be a positive integer (got ${run.batch})`);
     if (!(run.quantityMax > 0)) throw new RangeError(`run.quantityMax must be > 0 (got ${run.quantityMax})`);
     if (!(opts.trainingRounds >= 1)) throw new RangeError(`trainingRounds must be >= 1 (got ${opts.trainingRounds})`);
     this.B = run.batch;
@@ -65,14 +67,21 @@ export abstract class NeuralPolicy implements Policy {
     this.backend = await initBackend(this.log, this.opts.backend);
     const host: TrainerHost = this.opts.inline
       ? new InlineHost()
-      : new TrainingPool({ firmId: this.run.firmId, ...(this.log ? { logger: this.log } : {}), ...(this.opts.workerFile ? { filename: this.opts.workerFile } : {}) });
+      : new TrainingPool({
+          firmId: this.run.firmId,
+          ...(this.log ? { logger: this.log } : {}),
+          ...(this.opts.workerFile ? { filename: this.opts.workerFile } : {}),
+        });
     this.host = host;
     try {
       const ready = await host.request({ type: "init", spec, ...(this.opts.backend ? { backend: this.opts.backend } : {}) });
       const acting = new Mlp({ inputs: spec.actorIn, hidden: spec.hidden, outputs: 1 }, 0, false);
       acting.setFlat(ready.actor);
       this.acting = acting;
-      this.log?.info({ kind: this.kind, backend: this.backend, trainerBackend: ready.backend, trainer: host.mode }, "learner ready");
+      this.log?.info(
+        { kind: this.kind, backend: this.backend, trainerBackend: ready.backend, trainer: host.mode },
+        "learner ready",
+      );
     } catch (err) {
       await host.close();
       throw err;
@@ -173,10 +182,15 @@ export abstract class NeuralPolicy implements Policy {
     const cp = await readCheckpoint<NeuralMeta>(dir, this.run.firmId);
     if (cp === undefined) return false;
     const m = cp.meta;
-    if (m.spec.algo !== spec.algo || m.spec.actorIn !== spec.actorIn || m.spec.criticIn !== spec.criticIn || m.spec.hidden.join() !== spec.hidden.join())
-      throw new Error(`checkpoint of ${this.run.firmId} (${m.kind}) does not fit this ${this.kind} policy's networks`);
+    if (
+      m.spec.algo !== spec.algo ||
+      m.spec.actorIn !== spec.actorIn ||
+      m.spec.criticIn !== spec.criticIn ||
+      m.spec.hidden.join() !== spec.hidden.join()
+    )
+      throw new ConfigError(`checkpoint of ${this.run.firmId} (${m.kind}) does not fit this ${this.kind} policy's networks`);
     const params = cp.blobs.params;
-    if (!(params instanceof Float32Array)) throw new Error(`checkpoint of ${this.run.firmId} has no float32 params`);
+    if (!(params instanceof Float32Array)) throw new RuntimeFailure(`checkpoint of ${this.run.firmId} has no float32 params`);
     await updater.drain();
     const res = await host.request({ type: "set-state", state: { params, updates: m.trainerUpdates, rng: m.trainerRng } });
     acting.setFlat(res.actor);
@@ -197,7 +211,8 @@ export abstract class NeuralPolicy implements Policy {
 
   private need(): { acting: Mlp; host: TrainerHost; updater: Updater; spec: TrainerSpec } {
     const { acting, host, updater, spec } = this;
-    if (!acting || !host || !updater || !spec) throw new Error(`${this.kind} policy of ${this.run.firmId} is not started or already closed`);
+    if (!acting || !host || !updater || !spec)
+      throw new Error(`${this.kind} policy of ${this.run.firmId} is not started or already closed`);
     return { acting, host, updater, spec };
   }
 }

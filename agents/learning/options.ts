@@ -59,5 +59,5 @@ export function learnerOptions(exp: Experiment, firm: ResolvedFirm, logger?: Log
 export function anneal(initial: number, final: number, progress: number): number {
   const p = Math.min(Math.max(progress, 0), 1);
   if (initial <= 0 || final <= 0) return initial + (final - initial) * p;
-  return initial * Math.pow(final / initial, p);
+  return initial * (final / initial) ** p;
 }

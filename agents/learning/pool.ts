@@ -7,6 +7,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { Piscina } from "piscina";
 import type { Logger } from "pino";
+import { RuntimeFailure } from "../../services/errors.js";
 import type { TrainerHost } from "./host.js";
 import { moveMessage, type ResponseFor, type WorkerRequest } from "./messages.js";
 
@@ -35,7 +36,8 @@ export class TrainingPool implements TrainerHost {
 
   constructor(opts: TrainingPoolOptions) {
     const filename = opts.filename ?? workerFile();
-    if (!existsSync(filename)) throw new Error(`training worker ${filename} does not exist: run \`npm run build\` first`);
+    if (!existsSync(filename))
+      throw new RuntimeFailure(`training worker ${filename} does not exist: run \`npm run build\` first`);
     this.piscina = new Piscina({
       filename,
       // One thread per firm: its Trainer keeps state between tasks, which run one at a time.

@@ -12,7 +12,7 @@ import { rowStride } from "./messages.js";
 import { Mlp } from "./mlp.js";
 
 /** Share of the learning rate left at the end of a firm's training. */
-const FINAL_LR_SHARE = Number(process.env.FINAL_LR_SHARE ?? 0.1);
+const FINAL_LR_SHARE = 0;
 
 interface Core {
   readonly nets: Mlp[];
@@ -67,7 +67,8 @@ export class Trainer {
 
   setState(state: TrainerState): void {
     const size = this.core.nets.reduce((n, m) => n + m.size, 0);
-    if (state.params.length !== size) throw new RangeError(`trainer state: expected ${size} parameters, got ${state.params.length}`);
+    if (state.params.length !== size)
+      throw new RangeError(`trainer state: expected ${size} parameters, got ${state.params.length}`);
     let o = 0;
     for (const m of this.core.nets) {
       m.setFlat(state.params, o);
@@ -90,7 +91,8 @@ function validateSpec(spec: TrainerSpec): void {
   ];
   if (spec.algo === "ppo") ints.push(["batch", spec.batch], ["epochs", spec.epochs]);
   else ints.push(["bufferSize", spec.bufferSize], ["stepsPerUpdate", spec.stepsPerUpdate]);
-  for (const [k, v] of ints) if (!Number.isInteger(v) || v < 1) throw new RangeError(`trainer.${k} must be a positive integer (got ${v})`);
+  for (const [k, v] of ints)
+    if (!Number.isInteger(v) || v < 1) throw new RangeError(`trainer.${k} must be a positive integer (got ${v})`);
   if (!(spec.learningRate > 0)) throw new RangeError(`trainer.learningRate must be > 0 (got ${spec.learningRate})`);
 }
 
@@ -124,7 +126,10 @@ class PpoCore implements Core {
 
   constructor(private readonly spec: PpoSpec) {
     // A small output layer: a fresh policy's mean sits near quantityMax / 2 for every input.
-    this.actor = new Mlp({ inputs: spec.actorIn, hidden: spec.hidden, outputs: 1, outputScale: 0.01 }, deriveSeed(spec.seed, "actor"));
+    this.actor = new Mlp(
+      { inputs: spec.actorIn, hidden: spec.hidden, outputs: 1, outputScale: 0.01 },
+      deriveSeed(spec.seed, "actor"),
+    );
     this.critic = new Mlp({ inputs: spec.criticIn, hidden: spec.hidden, outputs: 1 }, deriveSeed(spec.seed, "critic"));
     this.nets = [this.actor, this.critic];
     this.actorOpt = tf.train.adam(spec.learningRate);
@@ -252,6 +257,15 @@ class PpoCore implements Core {
 // ---------------------------------------------------------------------------------------------
 // DDPG
 
+/**
+ * The critic must lead the actor, or the actor follows the slope of a critic that has not yet
+ * fitted the region it is heading into (and overshoots): the critic learns 4x faster and the actor
+ * updates on every second critic step (TD3's delayed policy updates).
+ */
+const DDPG_ACTOR_LR = 0.5;
+const DDPG_CRITIC_LR = 2;
+const DDPG_ACTOR_EVERY = 2;
+
 class DdpgCore implements Core {
   readonly actor: Mlp;
   readonly critic: Mlp;
@@ -264,6 +278,7 @@ class DdpgCore implements Core {
   private readonly stride: number;
   private size = 0;
   private next = 0;
+  private criticSteps = 0;
 
   constructor(private readonly spec: DdpgSpec) {
     const aShape = { inputs: spec.actorIn, hidden: spec.hidden, outputs: 1, outputScale: 0.01 };
@@ -273,16 +288,15 @@ class DdpgCore implements Core {
     this.actorTarget = new Mlp(aShape, deriveSeed(spec.seed, "actor"), false);
     this.criticTarget = new Mlp(cShape, deriveSeed(spec.seed, "critic"), false);
     this.nets = [this.actor, this.critic, this.actorTarget, this.criticTarget];
-    this.actorOpt = tf.train.adam(spec.learningRate);
-    // The critic chases a moving target and must lead the actor: a faster rate.
-    this.criticOpt = tf.train.adam(2 * spec.learningRate);
+    this.actorOpt = tf.train.adam(spec.learningRate * DDPG_ACTOR_LR);
+    this.criticOpt = tf.train.adam(spec.learningRate * DDPG_CRITIC_LR);
     this.stride = rowStride(spec);
     this.buffer = new Float32Array(spec.bufferSize * this.stride);
   }
 
   setLearningRateScale(scale: number): void {
-    setLearningRate(this.actorOpt, this.spec.learningRate * scale);
-    setLearningRate(this.criticOpt, 2 * this.spec.learningRate * scale);
+    setLearningRate(this.actorOpt, this.spec.learningRate * DDPG_ACTOR_LR * scale);
+    setLearningRate(this.criticOpt, this.spec.learningRate * DDPG_CRITIC_LR * scale);
   }
 
   train(batch: ExperienceBatch, rng: Rng): Omit<TrainStats, "ms"> {
@@ -340,17 +354,20 @@ class DdpgCore implements Core {
           true,
           this.critic.vars,
         );
-        const pl = this.actorOpt.minimize(
-          () => {
-            const mu = tf.sigmoid(this.actor.apply(tx));
-            const q = this.critic.apply(tf.concat([txc, tf.sub(tf.mul(mu, 2), 1) as tf.Tensor2D], 1));
-            return tf.neg(tf.mean(q)) as tf.Scalar;
-          },
-          true,
-          this.actor.vars,
-        );
         valueLoss = (vl?.dataSync()[0] as number) ?? 0;
-        loss = (pl?.dataSync()[0] as number) ?? 0;
+        // The count persists across updates, so one step per update still trains the actor.
+        if (++this.criticSteps % DDPG_ACTOR_EVERY === 0) {
+          const pl = this.actorOpt.minimize(
+            () => {
+              const mu = tf.sigmoid(this.actor.apply(tx));
+              const q = this.critic.apply(tf.concat([txc, tf.sub(tf.mul(mu, 2), 1) as tf.Tensor2D], 1));
+              return tf.neg(tf.mean(q)) as tf.Scalar;
+            },
+            true,
+            this.actor.vars,
+          );
+          loss = (pl?.dataSync()[0] as number) ?? 0;
+        }
       });
       this.actorTarget.blendFrom(this.actor, spec.tau);
       this.criticTarget.blendFrom(this.critic, spec.tau);

@@ -1,9 +1,14 @@
 /** The policy factory: builds a firm's policy from its config entry. */
 import type { Logger } from "pino";
 import type { Experiment, ResolvedFirm } from "../../services/config/index.js";
+import { learnerOptions } from "../learning/options.js";
 import type { Policy, RunView } from "../policy.js";
 import { BestResponsePolicy } from "./best-response.js";
+import { DdpgPolicy } from "./ddpg.js";
 import { FixedPolicy } from "./fixed.js";
+import { HedgePolicy } from "./hedge.js";
+import { PpoPolicy } from "./ppo.js";
+import { QLearningPolicy } from "./q-learning.js";
 
 export interface PolicyEnv {
   logger: Logger;
@@ -22,8 +27,18 @@ export function makePolicyFactory(exp: Experiment, firm: ResolvedFirm, env: Poli
         return new FixedPolicy(run, p);
       case "best-response":
         return new BestResponsePolicy(run);
+      case "ppo":
+      case "mappo":
+        return PpoPolicy.create(run, p, learnerOptions(exp, firm, env.logger));
+      case "ddpg":
+      case "maddpg":
+        return DdpgPolicy.create(run, p, learnerOptions(exp, firm, env.logger));
+      case "q-learning":
+        return new QLearningPolicy(run, p, learnerOptions(exp, firm, env.logger));
+      case "hedge":
+        return new HedgePolicy(run, p);
       default:
-        throw new Error(`firms.${firm.id}.policy.kind "${p.kind}" is not available in this build`);
+        throw new Error(`firms.${firm.id}.policy.kind "${(p as { kind: string }).kind}" is not available in this build`);
     }
   };
 }

@@ -6,10 +6,11 @@
  * value baseline is a second network; with the valuation objective advantages are GAE(lambda)
  * over the episode, with the profit objective every round is its own one-step episode.
  * MAPPO differs only in the critic's input, which adds joint information (every firm's quantities
- * in the previous round of the episode); the actor never sees it.
+ * in the previous round); the actor never sees it.
  */
-import type { PolicyConfig } from "../../services/config/index.js";
 import { deriveSeed } from "../../market/economics/rng.js";
+import type { PolicyConfig } from "../../services/config/index.js";
+import { ConfigError } from "../../services/errors.js";
 import { rewardScale } from "../learning/features.js";
 import type { PpoSpec } from "../learning/messages.js";
 import { NeuralPolicy } from "../learning/neural-policy.js";
@@ -27,7 +28,7 @@ export class PpoPolicy extends NeuralPolicy {
   private readonly rScale: number;
   private readonly centralized: boolean;
   private readonly F: number;
-  /** Every firm's quantities in the previous round of the episode (MAPPO's critic), firm-major. */
+  /** Every firm's quantities in the previous round (MAPPO's critic), firm-major; zeros at first. */
   private readonly lastJoint: Float64Array;
   private readonly x: Float32Array;
   /** The row being filled between act() and observe(). */
@@ -35,7 +36,7 @@ export class PpoPolicy extends NeuralPolicy {
   private rows: Float32Array[] = [];
   /** Index in `rows` where the current (unfinished) episode starts. */
   private episodeStart = 0;
-  private readonly antithetic = process.env.ANTI !== "0";
+  private readonly antithetic = true;
 
   private constructor(
     run: RunView,
@@ -44,7 +45,7 @@ export class PpoPolicy extends NeuralPolicy {
   ) {
     super(run, opts);
     this.kind = cfg.kind;
-    if (!(cfg.finalStd <= cfg.initialStd)) throw new RangeError(`firms.${run.firmId}.policy.finalStd must be <= initialStd`);
+    if (!(cfg.finalStd <= cfg.initialStd)) throw new ConfigError(`firms.${run.firmId}.policy.finalStd must be <= initialStd`);
     this.centralized = cfg.kind === "mappo";
     this.F = Math.max(1, run.firms.length);
     this.dA = this.features.width;
@@ -145,11 +146,9 @@ export class PpoPolicy extends NeuralPolicy {
     const { B, dA, dC, S } = this;
     const row = this.pending;
     this.pending = undefined;
-    if (this.centralized) {
-      // The next round's critic sees this round's quantities, unless the episode restarts.
-      if (o.episodeEnd || o.allQuantities.length !== this.F * B) this.lastJoint.fill(0);
-      else this.lastJoint.set(o.allQuantities);
-    }
+    // The next round's critic sees this round's quantities of every firm (public information),
+    // across episode boundaries too: they tell the critic how the others currently play.
+    if (this.centralized && o.allQuantities.length === this.F * B) this.lastJoint.set(o.allQuantities);
     if (row === undefined || !this.learning) return;
     const valuation = this.opts.objective === "valuation";
     if (o.absent) {

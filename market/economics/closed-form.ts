@@ -30,7 +30,7 @@ export function cournotCore(alpha: number, beta: number, costs: ArrayLike<number
     const c = costs[i]!;
     out[i] = P > c ? (P - c) / beta : 0;
   }
-  return P > 0 ? P : 0;
+  return Math.max(P, 0);
 }
 
 /**
@@ -46,7 +46,14 @@ export function cournotCore(alpha: number, beta: number, costs: ArrayLike<number
  * breakpoint each leader's quantity lies between its best replies to the two slopes, and all
  * leaders take the same fraction of that interval.
  */
-export function stackelbergCore(a: number, b: number, cL: ArrayLike<number>, cF: ArrayLike<number>, qL: Float64Array, qF: Float64Array): number {
+export function stackelbergCore(
+  a: number,
+  b: number,
+  cL: ArrayLike<number>,
+  cF: ArrayLike<number>,
+  qL: Float64Array,
+  qF: Float64Array,
+): number {
   const n = cF.length;
   const order = sortedIndices(cF);
   const f = new Float64Array(n);

@@ -71,4 +71,3 @@ export function validateCost(c: CostSpec, path = "cost"): void {
       throw new EconomicsConfigError(messages.unknownKind(path, (c as { kind?: unknown }).kind));
   }
 }
-

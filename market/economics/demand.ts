@@ -22,13 +22,13 @@ export function price(demand: DemandSpec, Q: number, shift = 0): number {
   switch (demand.kind) {
     case "linear": {
       const p = demand.a + shift - demand.b * Q;
-      return p > 0 ? p : 0;
+      return Math.max(p, 0);
     }
     case "constant-elasticity": {
       const level = demand.A + shift;
       if (!(level > 0)) return 0;
       if (!(Q > 0)) return Infinity;
-      return level * Math.pow(Q, -1 / demand.elasticity);
+      return level * Q ** (-1 / demand.elasticity);
     }
     case "exponential": {
       const level = demand.a + shift;
@@ -49,7 +49,7 @@ export function priceDerivative(demand: DemandSpec, Q: number, shift = 0): numbe
       const level = demand.A + shift;
       if (!(level > 0)) return 0;
       if (!(Q > 0)) return -Infinity;
-      return -(level * Math.pow(Q, -1 / demand.elasticity)) / (demand.elasticity * Q);
+      return -(level * Q ** (-1 / demand.elasticity)) / (demand.elasticity * Q);
     }
     case "exponential": {
       const level = demand.a + shift;
@@ -79,7 +79,7 @@ export function priceTaylor(demand: DemandSpec, Q: number, order: number, shift 
       const level = demand.A + shift;
       if (!(level > 0)) return c;
       const e = -1 / demand.elasticity;
-      c[0] = level * Math.pow(Q, e);
+      c[0] = level * Q ** e;
       for (let k = 1; k <= order; k++) c[k] = (c[k - 1]! * (e - (k - 1))) / (k * Q);
       return c;
     }
@@ -97,14 +97,19 @@ export function priceTaylor(demand: DemandSpec, Q: number, order: number, shift 
  * Prices for a batch: `out[i] = price(demand, totalQ[i], shift?.[i] ?? 0)`. Allocation-free;
  * the kind switch is outside the loop.
  */
-export function priceBatch(demand: DemandSpec, totalQ: Float64Array, shift: Float64Array | undefined, out: Float64Array): Float64Array {
+export function priceBatch(
+  demand: DemandSpec,
+  totalQ: Float64Array,
+  shift: Float64Array | undefined,
+  out: Float64Array,
+): Float64Array {
   const n = totalQ.length;
   switch (demand.kind) {
     case "linear": {
       const { a, b } = demand;
       for (let i = 0; i < n; i++) {
         const p = a + (shift === undefined ? 0 : shift[i]!) - b * totalQ[i]!;
-        out[i] = p > 0 ? p : 0;
+        out[i] = Math.max(p, 0);
       }
       return out;
     }
@@ -114,7 +119,7 @@ export function priceBatch(demand: DemandSpec, totalQ: Float64Array, shift: Floa
       for (let i = 0; i < n; i++) {
         const level = A + (shift === undefined ? 0 : shift[i]!);
         const q = totalQ[i]!;
-        out[i] = !(level > 0) ? 0 : q > 0 ? level * Math.pow(q, e) : Infinity;
+        out[i] = !(level > 0) ? 0 : q > 0 ? level * q ** e : Infinity;
       }
       return out;
     }
@@ -140,7 +145,7 @@ export function inverseToQuantity(demand: DemandSpec, P: number, shift = 0): num
       const level = demand.A + shift;
       if (!(level > 0)) return 0;
       if (!(P > 0)) return Infinity;
-      return Math.pow(level / P, demand.elasticity);
+      return (level / P) ** demand.elasticity;
     }
     case "exponential": {
       const level = demand.a + shift;
@@ -168,7 +173,7 @@ export function consumerSurplus(demand: DemandSpec, Q: number, shift = 0): numbe
       const level = demand.A + shift;
       if (!(level > 0)) return 0;
       if (demand.elasticity <= 1) return Infinity;
-      return (level * Math.pow(Q, 1 - 1 / demand.elasticity)) / (demand.elasticity - 1);
+      return (level * Q ** (1 - 1 / demand.elasticity)) / (demand.elasticity - 1);
     }
     case "exponential": {
       const level = demand.a + shift;

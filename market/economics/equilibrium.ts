@@ -17,7 +17,13 @@
  * the tier equation has a jump instead of a root; Brent converges to the jump, and the tier
  * total sits at the kink. Firms in that tier then have a range of equilibrium quantities; the
  * solver picks the same convex combination of each firm's one-sided best replies for all of them
- * (see `solveLevel`), the selection the linear closed forms use too.
+ * (see `settle`), the selection the linear closed forms use too.
+ *
+ * First-order conditions are local. For every tier with later tiers, `globalCheck` also scans
+ * for other candidate solutions and checks unilateral deviations, so that a firm whose profit has
+ * two local maxima (common with three or more tiers) ends at the better one. With several firms
+ * in a tier that has two or more tiers after it, a pure equilibrium need not exist; the solver
+ * then returns the candidate from which deviations gain least.
  */
 
 import { marginalCostLine, validateCost } from "./costs.js";
@@ -79,7 +85,14 @@ const MAX_QUANTITY = 1e200;
 const COLLAPSE = 1e-60;
 /** Grid points of tier totals on which `globalCheck` tries deviations. */
 const GLOBAL_GRID = 24;
-const GLOBAL_ROUNDS = 6;
+/** Rounds and points of the local refinement around a paying deviation. */
+const REFINE_ROUNDS = 3;
+const REFINE_POINTS = 8;
+/** Levels and points of the subdivision of grid cells across which later tiers change regime. */
+const REGIME_DEPTH = 2;
+const REGIME_POINTS = 6;
+/** Output below this fraction of the game's scale counts as none in regime signatures. */
+const ACTIVE_THRESHOLD = 1e-9;
 /** A deviation must gain this fraction of profit to count (rounding is far smaller). */
 const GAIN_TOLERANCE = 1e-10;
 
@@ -111,6 +124,11 @@ interface LevelSolution {
   later: number;
   /** True when the tier sits at a kink of R_{j+1} (the jump case). */
   kink: boolean;
+  /**
+   * Which firms of this and later tiers produce, and which tiers sit at kinks, hashed: where it
+   * changes between two tier totals of an earlier tier, a regime boundary lies between them.
+   */
+  sig: number;
 }
 
 /** Validates a firm list, naming fields as `firms[i].cost.c`. */
@@ -142,8 +160,10 @@ export function prepareGame(
   if (!validated) {
     validateDemand(demand);
     validateFirms(firms);
-    if (opts.shift !== undefined && !Number.isFinite(opts.shift)) throw new EconomicsConfigError(messages.notFinite("shift", opts.shift));
-    if (opts.tol !== undefined && !(opts.tol > 0 && opts.tol < 1)) throw new EconomicsConfigError(messages.outOfRange("tol", opts.tol, "(0, 1)"));
+    if (opts.shift !== undefined && !Number.isFinite(opts.shift))
+      throw new EconomicsConfigError(messages.notFinite("shift", opts.shift));
+    if (opts.tol !== undefined && !(opts.tol > 0 && opts.tol < 1))
+      throw new EconomicsConfigError(messages.outOfRange("tol", opts.tol, "(0, 1)"));
   }
   const shifted = shiftDemand(demand, opts.shift ?? 0);
   const tiers = [...new Set(firms.map((f) => f.tier).filter((t) => t >= fromTier))].sort((a, b) => a - b);
@@ -197,7 +217,14 @@ function levelExcess(game: PreparedGame, j: number, Q: number, X: number, shares
 }
 
 /** g(X) given the jet [R, R'] of the later tiers' response at Q + X. */
-function excessFrom(game: PreparedGame, j: number, Q: number, X: number, next: Float64Array, shares: Float64Array | null): number {
+function excessFrom(
+  game: PreparedGame,
+  j: number,
+  Q: number,
+  X: number,
+  next: Float64Array,
+  shares: Float64Array | null,
+): number {
   const T = Q + X + next[0]!;
   const m = 1 + next[1]!;
   const P = price(game.demand, T);
@@ -215,6 +242,7 @@ function excessFrom(game: PreparedGame, j: number, Q: number, X: number, next: F
 
 /** Solves tier j's Cournot-Nash given the earlier tiers' total Q, anticipating later tiers. */
 function solveLevel(game: PreparedGame, j: number, Q: number): LevelSolution {
+  const C = ((globalThis as any).CNT ??= {}); C["solve" + j] = (C["solve" + j] ?? 0) + 1;
   const g = (X: number) => levelExcess(game, j, Q, X, null);
   const g0 = g(0);
   if (!(g0 > 0)) return settleAtZero(game, j, Q);
@@ -249,12 +277,26 @@ function solveLevel(game: PreparedGame, j: number, Q: number): LevelSolution {
 
 /** The tier's solution when every firm in it produces nothing. */
 function settleAtZero(game: PreparedGame, j: number, Q: number): LevelSolution {
-  return { X: 0, q: new Float64Array(game.levels[j]!.length), later: laterTotal(game, j + 1, Q), kink: false };
+  return finish(game, j, Q, new Float64Array(game.levels[j]!.length), false);
 }
 
-/** R_j(Y) alone (0 past the last tier). */
-function laterTotal(game: PreparedGame, j: number, Y: number): number {
-  return j < game.levels.length ? responseJet(game, j, Y, 0)[0]! : 0;
+/** Completes a tier solution from its quantities: total, later tiers' response, signature. */
+function finish(game: PreparedGame, j: number, Q: number, q: Float64Array, kink: boolean): LevelSolution {
+  let X = 0;
+  let active = 0;
+  for (let k = 0; k < q.length; k++) {
+    X += q[k]!;
+    // Quantities within rounding of zero (a firm held exactly at its exit point) count as out.
+    if (q[k]! > ACTIVE_THRESHOLD * game.scale) active++;
+  }
+  let later = 0;
+  let laterSig = 0;
+  if (j + 1 < game.levels.length) {
+    const sig = { value: 0 };
+    later = responseJet(game, j + 1, Q + X, 0, sig)[0]!;
+    laterSig = sig.value;
+  }
+  return { X, q, later, kink, sig: (laterSig * 4099 + active * 2 + (kink ? 1 : 0)) % 1e15 };
 }
 
 /** Turns the end of a root search on g into the tier's quantities: a root, or a jump (a kink of R_{j+1}). */
@@ -265,11 +307,7 @@ function settle(game: PreparedGame, j: number, Q: number, root: RootBracket): Le
   // Rounding in g is relative to the game's quantities (prices are differences of levels), not to
   // this tier's total, which may be tiny; measuring against the tier alone mistakes noise for a jump.
   const scale = Math.max(root.x, gx + root.x, game.scale);
-  if (Math.abs(gx) <= JUMP_THRESHOLD * scale || root.other === root.x) {
-    let X = 0;
-    for (let k = 0; k < n; k++) X += shares[k]!;
-    return { X, q: shares, later: laterTotal(game, j + 1, Q + X), kink: false };
-  }
+  if (Math.abs(gx) <= JUMP_THRESHOLD * scale || root.other === root.x) return finish(game, j, Q, shares, false);
 
   // A jump: left of it, later tiers still produce (gentler slope, larger replies = upper);
   // right of it they have dropped out (lower). Each firm's equilibrium quantity may be anything
@@ -298,120 +336,145 @@ function settle(game: PreparedGame, j: number, Q: number, root: RootBracket): Le
     const lambda = sumUpper > sumLower ? Math.min(1, Math.max(0, (X0 - sumLower) / (sumUpper - sumLower))) : 0;
     for (let k = 0; k < n; k++) q[k] = lower[k]! + lambda * (upper[k]! - lower[k]!);
   }
-  let X = 0;
-  for (let k = 0; k < n; k++) X += q[k]!;
-  return { X, q, later: laterTotal(game, j + 1, Q + X), kink: true };
+  return finish(game, j, Q, q, true);
 }
 
 /**
  * Guards against a merely local solution. With later tiers responding, a firm's profit need
  * not be concave in its own output: typically, beyond some output a later tier switches to
  * limit-pricing a still later firm, absorbing extra output one for one, and a second local
- * maximum appears. The first-order conditions find only one of them. So g is scanned on a grid
- * of tier totals, every other sign change (+ to -) becomes a candidate solution, and each firm's
- * profit is compared with deviations to the grid points and to the candidates' totals; when a
- * deviation pays, the candidate there (or the sign change nearest to the grid point) is adopted
- * if the deviating firm earns more in it. A single firm thus ends at its best candidate. Not
- * exhaustive: two sign changes within one grid cell are seen as none.
+ * maximum appears. The first-order conditions find only one of them. Any pure equilibrium of the
+ * tier is a sign change (+ to -) of g, so g is scanned on a grid of tier totals and every sign
+ * change becomes a candidate. A candidate is an equilibrium when no firm gains by moving the
+ * tier total, alone, to a grid point or to another candidate's total. The candidate of the
+ * first-order search is kept if it passes, otherwise the first other one that does; if none
+ * does, a deviation that pays points to where a better one may hide inside a grid cell, and the
+ * grid is refined there a few times. Failing all that (no pure equilibrium), the candidate with
+ * the smallest relative gain from deviating is returned.
  */
 function globalCheck(game: PreparedGame, j: number, Q: number, start: LevelSolution, hi: number): LevelSolution {
-  const firms = game.levels[j]!;
-  const n = firms.length;
   const H = 1.25 * Math.max(hi, start.X);
-  const step = H / GLOBAL_GRID;
   const g = (x: number) => levelExcess(game, j, Q, x, null);
-  const variable = (f: LevelFirm, q: number) => (q > 0 ? q * (f.c + 0.5 * f.d * q) : 0);
-  const profitIn = (sol: LevelSolution, k: number) => {
-    const q = sol.q[k]!;
-    return q > 0 ? q * price(game.demand, Q + sol.X + sol.later) - variable(firms[k]!, q) : 0;
+
+  const targets: Target[] = [];
+  const candidates: LevelSolution[] = [start];
+  // Scans g at `count` + 1 points on [from, to]; every + to - sign change not already known
+  // becomes a candidate, and every point a deviation target.
+  // With two or more later tiers, a later tier can limit-price a still later one over a narrow
+  // range of totals, hiding a better maximum inside one grid cell; such ranges begin and end
+  // where the later tiers' regime changes, so cells whose ends differ in regime are subdivided.
+  const subdivide = j + 2 < game.levels.length ? REGIME_DEPTH : 0;
+  const scanInterval = (from: number, to: number, count: number, depth: number) => {
+    const points: { x: number; g: number; sig: number }[] = [];
+    for (let m = 0; m <= count; m++) {
+      const x = from + ((to - from) * m) / count;
+      const info = levelInfo(game, j, Q, x);
+      targets.push({ X: x, later: info.later });
+      const left = points[m - 1];
+      if (left !== undefined && left.g > 0 && info.g <= 0 && !candidates.some((c) => c.X >= left.x && c.X <= x)) {
+        const root = info.g === 0 ? { x, fx: 0, other: x, fother: 0 } : brent(g, left.x, x, left.g, info.g, game.tol);
+        const c = settle(game, j, Q, root);
+        candidates.push(c);
+        targets.push({ X: c.X, later: c.later });
+      }
+      points.push({ x, g: info.g, sig: info.sig });
+    }
+    if (depth === 0) return;
+    // A regime range may start or end next to a change seen on the grid, so the cells on both
+    // sides of every change are subdivided as well.
+    const flagged = new Set<number>();
+    for (let m = 1; m <= count; m++) {
+      if (points[m - 1]!.sig === points[m]!.sig) continue;
+      for (const cell of [m - 1, m, m + 1]) if (cell >= 1 && cell <= count) flagged.add(cell);
+    }
+    { const C = ((globalThis as any).CNT ??= {}); C["flag" + j] = (C["flag" + j] ?? 0) + flagged.size; C["scan"+j] = (C["scan"+j] ?? 0) + 1; }
+    for (const cell of flagged) scanInterval(points[cell - 1]!.x, points[cell]!.x, REGIME_POINTS, depth - 1);
   };
 
-  // Deviation targets: tier totals X with the later tiers' response there.
-  const targets: { X: number; later: number; candidate?: LevelSolution }[] = [];
-  const scan: { x: number; g: number }[] = [];
-  for (let m = 0; m <= GLOBAL_GRID; m++) {
-    const x = m * step;
-    const info = levelInfo(game, j, Q, x);
-    scan.push({ x, g: info.g });
-    targets.push({ X: x, later: info.later });
-  }
-  for (let m = 0; m < GLOBAL_GRID; m++) {
-    const a = scan[m]!;
-    const b = scan[m + 1]!;
-    if (!(a.g > 0 && b.g <= 0) || (start.X >= a.x && start.X <= b.x)) continue;
-    const c = settle(game, j, Q, b.g === 0 ? { x: b.x, fx: 0, other: b.x, fother: 0 } : brent(g, a.x, b.x, a.g, b.g, game.tol));
-    targets.push({ X: c.X, later: c.later, candidate: c });
-  }
-
-  let sol = start;
-  for (let round = 0; round < GLOBAL_ROUNDS; round++) {
-    let bestGain = 0;
-    let bestFirm = -1;
-    let best: (typeof targets)[number] | undefined;
-    for (let k = 0; k < n; k++) {
-      const base = profitIn(sol, k);
-      const others = sol.X - sol.q[k]!;
-      const tolerance = GAIN_TOLERANCE * Math.max(Math.abs(base), Number.MIN_VALUE);
-      for (const t of targets) {
-        const q = t.X - others;
-        if (q <= 0) continue;
-        const gain = q * price(game.demand, Q + t.X + t.later) - variable(firms[k]!, q) - base;
-        if (gain > tolerance && gain > bestGain) {
-          bestGain = gain;
-          bestFirm = k;
-          best = t;
-        }
+  scanInterval(0, H, GLOBAL_GRID, subdivide);
+  let step = H / GLOBAL_GRID;
+  let best = start;
+  let bestGain = Infinity;
+  let bestTarget: Target | undefined;
+  let checked = 0;
+  for (let round = 0; ; round++) {
+    for (; checked < candidates.length; checked++) {
+      const c = candidates[checked]!;
+      const worst = worstDeviation(game, j, c, Q, targets);
+      if (worst.gain <= GAIN_TOLERANCE) return c;
+      if (worst.gain < bestGain) {
+        bestGain = worst.gain;
+        best = c;
+        bestTarget = worst.target;
       }
     }
-    if (best === undefined) return sol;
-    const candidate = best.candidate ?? nearestCandidate(game, j, Q, best.X, step);
-    if (candidate === undefined || !(profitIn(candidate, bestFirm) > profitIn(sol, bestFirm))) return sol;
-    sol = candidate;
+    if (round >= REFINE_ROUNDS || bestTarget === undefined) return best;
+    // A deviation pays, so a better local maximum lies near its target, hidden inside a grid
+    // cell (a narrow region where a later tier absorbs extra output): look closer there, then
+    // re-check every candidate against the new targets.
+    const center = bestTarget.X;
+    { const C = ((globalThis as any).CNT ??= {}); C["refine" + j] = (C["refine" + j] ?? 0) + 1; }
+    scanInterval(Math.max(0, center - step), center + step, 2 * REFINE_POINTS, 0);
+    step /= REFINE_POINTS;
+    checked = 0;
+    bestGain = Infinity;
+    bestTarget = undefined;
   }
-  return sol;
 }
 
-/** g at tier total X together with the later tiers' response R_{j+1}(Q + X). */
-function levelInfo(game: PreparedGame, j: number, Q: number, X: number): { g: number; later: number } {
-  const next = j + 1 < game.levels.length ? responseJet(game, j + 1, Q + X, 1) : ZERO_JET_1;
-  return { g: excessFrom(game, j, Q, X, next, null), later: next[0]! };
+/** A deviation target: a tier total X with the later tiers' response there. */
+interface Target {
+  X: number;
+  later: number;
 }
 
-/** The sign change of g (a root or a jump) nearest to X in the direction g points. */
-function nearestCandidate(game: PreparedGame, j: number, Q: number, X: number, step: number): LevelSolution | undefined {
-  const g = (x: number) => levelExcess(game, j, Q, x, null);
-  const gx = g(X);
-  if (gx > 0) {
-    let lo = X;
-    let flo = gx;
-    for (let k = 0; k < 4 * GLOBAL_GRID; k++) {
-      const hi = lo + step;
-      const fhi = g(hi);
-      if (fhi <= 0) return settle(game, j, Q, fhi === 0 ? { x: hi, fx: 0, other: hi, fother: 0 } : brent(g, lo, hi, flo, fhi, game.tol));
-      lo = hi;
-      flo = fhi;
+/** The largest relative gain any firm of the tier makes by moving the tier total alone to a target, and where. */
+function worstDeviation(
+  game: PreparedGame,
+  j: number,
+  sol: LevelSolution,
+  Q: number,
+  targets: readonly Target[],
+): { gain: number; target?: Target } {
+  const firms = game.levels[j]!;
+  const P = price(game.demand, Q + sol.X + sol.later);
+  let worst = 0;
+  let where: Target | undefined;
+  for (let k = 0; k < firms.length; k++) {
+    const f = firms[k]!;
+    const own = sol.q[k]!;
+    const variable = (q: number) => q * (f.c + 0.5 * f.d * q);
+    const base = own > 0 ? own * P - variable(own) : 0;
+    const others = sol.X - own;
+    const scale = Math.max(Math.abs(base), Number.MIN_VALUE);
+    for (const t of targets) {
+      const q = t.X - others;
+      if (q <= 0) continue;
+      const gain = (q * price(game.demand, Q + t.X + t.later) - variable(q) - base) / scale;
+      if (gain > worst) {
+        worst = gain;
+        where = t;
+      }
     }
-    return undefined;
   }
-  let hi = X;
-  let fhi = gx;
-  while (hi > 0) {
-    const lo = Math.max(0, hi - step);
-    const flo = g(lo);
-    if (flo > 0) return settle(game, j, Q, fhi === 0 ? { x: hi, fx: 0, other: hi, fother: 0 } : brent(g, lo, hi, flo, fhi, game.tol));
-    hi = lo;
-    fhi = flo;
-  }
-  return settleAtZero(game, j, Q);
+  return where === undefined ? { gain: worst } : { gain: worst, target: where };
+}
+
+/** g at tier total X, the later tiers' response R_{j+1}(Q + X) and its signature. */
+function levelInfo(game: PreparedGame, j: number, Q: number, X: number): { g: number; later: number; sig: number } {
+  const sig = { value: 0 };
+  const next = j + 1 < game.levels.length ? responseJet(game, j + 1, Q + X, 1, sig) : ZERO_JET_1;
+  return { g: excessFrom(game, j, Q, X, next, null), later: next[0]!, sig: sig.value };
 }
 
 /**
  * Taylor coefficients (order n) at Q of R_j, the total equilibrium output of tiers >= j given
  * the earlier tiers' committed total Q.
  */
-function responseJet(game: PreparedGame, j: number, Q: number, n: number): Float64Array {
+function responseJet(game: PreparedGame, j: number, Q: number, n: number, sig?: { value: number }): Float64Array {
   if (j >= game.levels.length) return new Float64Array(n + 1);
   const sol = solveLevel(game, j, Q);
+  if (sig !== undefined) sig.value = sol.sig;
   const out = new Float64Array(n + 1);
   out[0] = sol.X + sol.later;
   if (n === 0) return out;
@@ -578,7 +641,8 @@ export function solveCollusive(demand: DemandSpec, firms: readonly EqFirm[], opt
     let hi = game.scale;
     let fhi = h(hi);
     for (let k = 0; fhi > 0; k++) {
-      if (k > MAX_DOUBLINGS || hi > MAX_QUANTITY) throw new EquilibriumError("no collusive optimum: joint output grows without bound");
+      if (k > MAX_DOUBLINGS || hi > MAX_QUANTITY)
+        throw new EquilibriumError("no collusive optimum: joint output grows without bound");
       lo = hi;
       flo = fhi;
       hi *= 2;

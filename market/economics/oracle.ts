@@ -45,7 +45,8 @@ export function subgameBatch(
   validateFirms(firms);
   const B = committed.length;
   const F = firms.length;
-  if (shifts !== undefined && shifts.length !== B) throw new EconomicsConfigError(messages.wrongLength("shifts", B, shifts.length));
+  if (shifts !== undefined && shifts.length !== B)
+    throw new EconomicsConfigError(messages.wrongLength("shifts", B, shifts.length));
   if (cumulative !== undefined && cumulative.length !== F * B) {
     throw new EconomicsConfigError(messages.wrongLength("cumulative", F * B, cumulative.length));
   }
@@ -72,9 +73,15 @@ export function subgameBatch(
     const qF = new Float64Array(follow.length);
     const inLead = lead.indexOf(firmIndex);
     const inFollow = follow.indexOf(firmIndex);
-    for (let i = 0; i < B; i++) {
+    // Marginal costs vary by instance only through per-instance cumulative output.
+    const varying = cumulative !== undefined && playing.some(({ f }) => f.cost.kind === "learning-by-doing");
+    const fillCosts = (i: number) => {
       for (let k = 0; k < lead.length; k++) cL[k] = marginalCostLine(firms[lead[k]!]!.cost, kOf(lead[k]!, i)).c;
       for (let k = 0; k < follow.length; k++) cF[k] = marginalCostLine(firms[follow[k]!]!.cost, kOf(follow[k]!, i)).c;
+    };
+    if (!varying) fillCosts(0);
+    for (let i = 0; i < B; i++) {
+      if (varying) fillCosts(i);
       // Earlier commitments shift the residual demand's intercept down.
       const a = demand.a + (shifts === undefined ? 0 : shifts[i]!) - demand.b * committed[i]!;
       if (follow.length === 0) cournotCore(a, demand.b, cL, qL);

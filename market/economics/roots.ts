@@ -19,7 +19,15 @@ export interface RootBracket {
  *
  * @param relTol relative width of the final bracket (machine precision is the floor).
  */
-export function brent(f: (x: number) => number, a: number, b: number, fa: number, fb: number, relTol: number, maxIter = 400): RootBracket {
+export function brent(
+  f: (x: number) => number,
+  a: number,
+  b: number,
+  fa: number,
+  fb: number,
+  relTol: number,
+  maxIter = 400,
+): RootBracket {
   let c = a;
   let fc = fa;
   let d = b - a;

@@ -27,8 +27,9 @@ export async function runCli(program: Command, argv: string[]): Promise<void> {
     .option("--out <dir>", "output folder (default runs/<run id>)")
     .option("--nats <url>", "use a running NATS server (JetStream on) instead of starting one")
     .option("--resume <dir>", "continue the run stored in this output folder from its last checkpoint")
+    .option("--seed <n>", "override the experiment's seed", parseSeed)
     .option("--no-progress", "no progress bar")
-    .action(async (config: string | undefined, opts: { out?: string; nats?: string; resume?: string; progress: boolean }) => {
+    .action(async (config: string | undefined, opts: { out?: string; nats?: string; resume?: string; progress: boolean; seed?: number }) => {
       const s = await runExperiment(config, { ...opts, logger: rootLogger("launcher") });
       const lines = Object.entries(s.final.firms).map(
         ([id, f]) =>
@@ -69,4 +70,10 @@ export async function runCli(program: Command, argv: string[]): Promise<void> {
     }
     throw err;
   }
+}
+
+function parseSeed(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0 || n > 2 ** 32 - 1) throw new ConfigError(`--seed must be an integer in [0, 2^32 - 1], got "${v}"`);
+  return n;
 }

@@ -10,6 +10,7 @@ import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { DeliverPolicy, jetstream } from "@nats-io/jetstream";
 import cliProgress from "cli-progress";
+import { parseDocument } from "yaml";
 import type { Logger } from "pino";
 import { NatsBus, runSubjects } from "../bus/index.js";
 import { loadExperiment } from "../config/index.js";
@@ -27,6 +28,8 @@ export interface RunOptions {
   logger: Logger;
   /** Show a progress bar (default: when stderr is a terminal). */
   progress?: boolean;
+  /** Override the experiment's seed (the copy in the output folder records it). */
+  seed?: number;
 }
 
 const CLI = fileURLToPath(new URL("../cli/main.js", import.meta.url));
@@ -55,6 +58,11 @@ export async function runExperiment(configFile: string | undefined, o: RunOption
     mkdirSync(outDir, { recursive: true });
     config = join(outDir, "config.yaml");
     copyFileSync(configFile, config);
+    if (o.seed !== undefined) {
+      const doc = parseDocument(readFileSync(config, "utf8"));
+      doc.set("seed", o.seed);
+      writeFileSync(config, doc.toString());
+    }
     writeFileSync(join(outDir, "run.json"), `${JSON.stringify({ runId, config: resolve(configFile), started: new Date(started).toISOString() }, null, 2)}\n`);
   }
   const exp = loadExperiment(config);
@@ -163,6 +171,7 @@ export async function runExperiment(configFile: string | undefined, o: RunOption
       (Date.now() - started) / 1000,
       exp.market.roundsPerEpisode,
       Object.fromEntries(exp.firms.map((f) => [f.id, f.objective === "valuation" ? f.discount : 1])),
+      exp.training.schedule.kind === "alternating" ? exp.training.schedule.evaluateRounds : 0,
     );
     if (Object.keys(learners).length > 0) s.learners = learners;
     writeFileSync(join(outDir, "summary.json"), `${JSON.stringify(s, null, 2)}\n`);

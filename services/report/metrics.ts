@@ -48,7 +48,7 @@ export interface Summary {
   experiment: string;
   runId: string;
   rounds: number;
-  /** Rounds averaged for the final figures (the last 10% of rounds, at least 1). */
+  /** Rounds averaged for the final figures (the evaluation phase, or the last 10% of rounds). */
   finalWindow: number;
   final: {
     priceMean: number;
@@ -97,10 +97,21 @@ export class SummaryBuilder {
     return this.rows.length;
   }
 
-  build(experiment: string, runId: string, wallSeconds: number, roundsPerEpisode = 1, discounts: Record<string, number> = {}): Summary {
+  build(
+    experiment: string,
+    runId: string,
+    wallSeconds: number,
+    roundsPerEpisode = 1,
+    discounts: Record<string, number> = {},
+    evaluationRounds = 0,
+  ): Summary {
     const T = roundsPerEpisode;
-    // Whole episodes: the last 10% of rounds, rounded up to a multiple of T.
-    const window = Math.min(this.rows.length, Math.max(T, Math.ceil(this.totalRounds / 10 / T) * T));
+    // The evaluation phase when the schedule has one (every policy greedy); otherwise the last 10%
+    // of rounds, in whole episodes.
+    const window =
+      evaluationRounds > 0
+        ? Math.min(this.rows.length, evaluationRounds)
+        : Math.min(this.rows.length, Math.max(T, Math.ceil(this.totalRounds / 10 / T) * T));
     const last = this.rows.slice(-window);
     const firms: Summary["final"]["firms"] = {};
     let distance = 0;

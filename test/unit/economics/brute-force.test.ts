@@ -23,10 +23,26 @@ const linear: DemandSpec = { kind: "linear", a: 100, b: 1 };
 // Every firm is active in these games (interior solutions), where the finite-difference reference
 // is accurate to ~1e-9; limit-pricing kinks are checked by direct search below.
 const games: [string, DemandSpec, EqFirm[]][] = [
-  ["constant-elasticity, 1 leader + 2 followers", ce2, [firm("L", 0, lin(1)), firm("F1", 1, lin(1.2)), firm("F2", 1, quad(1, 0.02))]],
-  ["exponential, 2 leaders + 2 followers, quadratic costs", expo, [firm("L", 0, lin(5)), firm("L2", 0, quad(2, 0.5)), firm("F", 1, lin(3)), firm("F2", 1, lin(4))]],
-  ["linear demand, quadratic costs, 2 leaders + 1 follower", linear, [firm("L1", 0, quad(10, 0.5)), firm("L2", 0, quad(5, 1)), firm("F", 1, quad(8, 0.2))]],
-  ["constant-elasticity, 3 tiers, quadratic costs", ce, [firm("A", 0, lin(1)), firm("B", 1, quad(1, 0.05)), firm("C", 2, lin(1.2))]],
+  [
+    "constant-elasticity, 1 leader + 2 followers",
+    ce2,
+    [firm("L", 0, lin(1)), firm("F1", 1, lin(1.2)), firm("F2", 1, quad(1, 0.02))],
+  ],
+  [
+    "exponential, 2 leaders + 2 followers, quadratic costs",
+    expo,
+    [firm("L", 0, lin(5)), firm("L2", 0, quad(2, 0.5)), firm("F", 1, lin(3)), firm("F2", 1, lin(4))],
+  ],
+  [
+    "linear demand, quadratic costs, 2 leaders + 1 follower",
+    linear,
+    [firm("L1", 0, quad(10, 0.5)), firm("L2", 0, quad(5, 1)), firm("F", 1, quad(8, 0.2))],
+  ],
+  [
+    "constant-elasticity, 3 tiers, quadratic costs",
+    ce,
+    [firm("A", 0, lin(1)), firm("B", 1, quad(1, 0.05)), firm("C", 2, lin(1.2))],
+  ],
   ["exponential, 3 tiers, quadratic costs", expo, [firm("A", 0, lin(5)), firm("B", 1, quad(2, 0.5)), firm("C", 2, lin(3))]],
 ];
 

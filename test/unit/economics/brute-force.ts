@@ -63,7 +63,10 @@ export function bruteForceSubgame(
       }
       const h = 2e-3 * qi;
       return (
-        (-profit(i, qi + 2 * h, others) + 8 * profit(i, qi + h, others) - 8 * profit(i, qi - h, others) + profit(i, qi - 2 * h, others)) /
+        (-profit(i, qi + 2 * h, others) +
+          8 * profit(i, qi + h, others) -
+          8 * profit(i, qi - h, others) +
+          profit(i, qi - 2 * h, others)) /
         (12 * h)
       );
     };

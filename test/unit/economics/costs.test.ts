@@ -50,8 +50,12 @@ describe("costs", () => {
   test("costs - validateCost names the bad field", () => {
     expect(() => validateCost({ kind: "linear", c: -1 }, "costs[0]")).toThrow("costs[0].c must be >= 0 (got -1)");
     expect(() => validateCost({ kind: "quadratic", c: 1, d: -2 })).toThrow("cost.d must be >= 0 (got -2)");
-    expect(() => validateCost({ kind: "linear", c: 1, fixed: Number.POSITIVE_INFINITY })).toThrow(/cost\.fixed must be a finite number/);
-    expect(() => validateCost({ kind: "learning-by-doing", c0: 5, cMin: 8, rate: 0.1 })).toThrow(/cost\.cMin must be <= cost\.c0/);
+    expect(() => validateCost({ kind: "linear", c: 1, fixed: Number.POSITIVE_INFINITY })).toThrow(
+      /cost\.fixed must be a finite number/,
+    );
+    expect(() => validateCost({ kind: "learning-by-doing", c0: 5, cMin: 8, rate: 0.1 })).toThrow(
+      /cost\.cMin must be <= cost\.c0/,
+    );
     expect(() => validateCost({ kind: "learning-by-doing", c0: 5, cMin: 1, rate: -1 })).toThrow(/cost\.rate must be >= 0/);
     expect(() => validateCost({ kind: "magic" } as unknown as CostSpec)).toThrow(EconomicsConfigError);
     for (const c of [linear, quadratic, lbd]) expect(() => validateCost(c)).not.toThrow();

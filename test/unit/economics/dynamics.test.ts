@@ -103,12 +103,22 @@ describe("dynamics", () => {
     expect(() => validateModel({ ...model, batch: 2.5 })).toThrow(/market\.batch must be a positive integer/);
     expect(() => validateModel({ ...model, demand: { kind: "linear", a: 1, b: -1 } })).toThrow(/market\.demand\.b must be > 0/);
     expect(() => validateModel({ ...model, costs: [] })).toThrow(/market\.costs must be a non-empty array/);
-    expect(() => validateModel({ ...model, costs: [{ kind: "linear", c: 1 }, { kind: "quadratic", c: 1, d: -1 }] })).toThrow(
-      "market.costs[1].d must be >= 0 (got -1)",
+    expect(() =>
+      validateModel({
+        ...model,
+        costs: [
+          { kind: "linear", c: 1 },
+          { kind: "quadratic", c: 1, d: -1 },
+        ],
+      }),
+    ).toThrow("market.costs[1].d must be >= 0 (got -1)");
+    expect(() => validateModel({ ...model, dynamics: { shock: { rho: 1.5, sigma: 1 } } })).toThrow(
+      /market\.dynamics\.shock\.rho must be in \[-1, 1\]/,
     );
-    expect(() => validateModel({ ...model, dynamics: { shock: { rho: 1.5, sigma: 1 } } })).toThrow(/market\.dynamics\.shock\.rho must be in \[-1, 1\]/);
     expect(() => validateModel({ ...model, dynamics: { shock: { rho: 0.5, sigma: -1 } } })).toThrow(/sigma must be >= 0/);
-    expect(() => validateModel({ ...model, dynamics: { adjustmentCost: -1 } })).toThrow(/market\.dynamics\.adjustmentCost must be >= 0/);
+    expect(() => validateModel({ ...model, dynamics: { adjustmentCost: -1 } })).toThrow(
+      /market\.dynamics\.adjustmentCost must be >= 0/,
+    );
     expect(() => createState({ ...model, batch: -1 })).toThrow(EconomicsConfigError);
   });
 

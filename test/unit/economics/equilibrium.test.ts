@@ -49,9 +49,16 @@ function profitWithResponses(demand: DemandSpec, firms: EqFirm[], q: number[], i
 
 describe("equilibrium (numeric)", () => {
   test("equilibrium - numeric solver matches linear cournot (symmetric and asymmetric with an inactive firm)", () => {
-    for (const costs of [[10, 10, 10], [10, 20, 95], [5, 7.5, 30, 31]]) {
+    for (const costs of [
+      [10, 10, 10],
+      [10, 20, 95],
+      [5, 7.5, 30, 31],
+    ]) {
       const exact = linearCournot(100, 1, costs);
-      const num = solveEquilibrium(linear, costs.map((c, i) => firm(`f${i}`, 0, lin(c))));
+      const num = solveEquilibrium(
+        linear,
+        costs.map((c, i) => firm(`f${i}`, 0, lin(c))),
+      );
       expect(num.concept).toBe("cournot");
       expectAllRel(quantities(num), quantities(exact), 1e-9, exact.totalQuantity);
       expectRel(num.price, exact.price, 1e-9);
@@ -62,11 +69,23 @@ describe("equilibrium (numeric)", () => {
     const cases: [number[], number[]][] = [
       [[10], [10]],
       [[10], [10, 10]],
-      [[10, 10], [10, 10, 10]],
-      [[12, 18], [5, 30]],
+      [
+        [10, 10],
+        [10, 10, 10],
+      ],
+      [
+        [12, 18],
+        [5, 30],
+      ],
       [[0], [40]], // the leader limit-prices the follower out
-      [[0, 5], [40, 30]],
-      [[3, 60], [20, 25, 70]],
+      [
+        [0, 5],
+        [40, 30],
+      ],
+      [
+        [3, 60],
+        [20, 25, 70],
+      ],
     ];
     for (const [cL, cF] of cases) {
       const exact = linearStackelberg(100, 1, cL, cF);
@@ -103,25 +122,35 @@ describe("equilibrium (numeric)", () => {
   test.each([
     ["constant-elasticity", ce],
     ["exponential", expo],
-  ] as [string, DemandSpec][])("equilibrium - first-order conditions hold at the %s solution (3 tiers, quadratic costs)", (_, demand) => {
-    const firms = [firm("A", 0, lin(2)), firm("B1", 1, quad(1, 0.05)), firm("B2", 1, lin(2.5)), firm("C", 2, quad(1.5, 0.02))];
-    const r = solveEquilibrium(demand, firms);
-    const q = quantities(r);
-    expect(q.every((x) => x > 0)).toBe(true);
-    // Last tier: analytic FOC P + q P' - C'(q) = 0.
-    const T = r.totalQuantity;
-    const focC = price(demand, T) + q[3]! * priceDerivative(demand, T) - marginalCost(firms[3]!.cost, q[3]!);
-    expect(Math.abs(focC)).toBeLessThan(1e-9 * r.price);
-    // Earlier tiers: the derivative of profit with later tiers re-solving is zero.
-    for (const i of [0, 1, 2]) {
-      const h = 1e-4 * q[i]!;
-      const d = (profitWithResponses(demand, firms, q, i, q[i]! + h) - profitWithResponses(demand, firms, q, i, q[i]! - h)) / (2 * h);
-      expect(Math.abs(d)).toBeLessThan(1e-6 * r.price);
-    }
-  });
+  ] as [string, DemandSpec][])(
+    "equilibrium - first-order conditions hold at the %s solution (3 tiers, quadratic costs)",
+    (_, demand) => {
+      const firms = [firm("A", 0, lin(2)), firm("B1", 1, quad(1, 0.05)), firm("B2", 1, lin(2.5)), firm("C", 2, quad(1.5, 0.02))];
+      const r = solveEquilibrium(demand, firms);
+      const q = quantities(r);
+      expect(q.every((x) => x > 0)).toBe(true);
+      // Last tier: analytic FOC P + q P' - C'(q) = 0.
+      const T = r.totalQuantity;
+      const focC = price(demand, T) + q[3]! * priceDerivative(demand, T) - marginalCost(firms[3]!.cost, q[3]!);
+      expect(Math.abs(focC)).toBeLessThan(1e-9 * r.price);
+      // Earlier tiers: the derivative of profit with later tiers re-solving is zero.
+      for (const i of [0, 1, 2]) {
+        const h = 1e-4 * q[i]!;
+        const d =
+          (profitWithResponses(demand, firms, q, i, q[i]! + h) - profitWithResponses(demand, firms, q, i, q[i]! - h)) / (2 * h);
+        expect(Math.abs(d)).toBeLessThan(1e-6 * r.price);
+      }
+    },
+  );
 
   test("equilibrium - three tiers solve in well under a second", () => {
-    const firms = [firm("A", 0, lin(2)), firm("A2", 0, lin(2.2)), firm("B", 1, quad(1, 0.05)), firm("B2", 1, lin(2.5)), firm("C", 2, quad(1.5, 0.02))];
+    const firms = [
+      firm("A", 0, lin(2)),
+      firm("A2", 0, lin(2.2)),
+      firm("B", 1, quad(1, 0.05)),
+      firm("B2", 1, lin(2.5)),
+      firm("C", 2, quad(1.5, 0.02)),
+    ];
     for (const demand of [linear, ce, expo]) {
       const t0 = performance.now();
       solveEquilibrium(demand, firms);

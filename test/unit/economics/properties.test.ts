@@ -16,6 +16,7 @@ import {
 const seed = process.env.FC_SEED === undefined ? 20_240_601 : Number(process.env.FC_SEED);
 const numRuns = process.env.FC_RUNS === undefined ? 150 : Number(process.env.FC_RUNS);
 
+const PROFIT_TOL = 1e-7;
 const unit = (min: number, max: number) => fc.double({ min, max, noNaN: true, noDefaultInfinity: true });
 const lin = (c: number): CostSpec => ({ kind: "linear", c });
 
@@ -47,7 +48,10 @@ describe("equilibrium properties", () => {
       fc.property(unit(10, 500), unit(0.05, 10), fc.array(unit(0, 1.2), { minLength: 1, maxLength: 5 }), (a, b, fractions) => {
         const costs = fractions.map((f) => f * a);
         const exact = linearCournot(a, b, costs);
-        const num = solveEquilibrium({ kind: "linear", a, b }, costs.map((c, i) => ({ id: `f${i}`, tier: 0, cost: lin(c) })));
+        const num = solveEquilibrium(
+          { kind: "linear", a, b },
+          costs.map((c, i) => ({ id: `f${i}`, tier: 0, cost: lin(c) })),
+        );
         const err = maxRelError(
           num.firms.map((f) => f.quantity),
           exact.firms.map((f) => f.quantity),
@@ -97,22 +101,38 @@ describe("equilibrium properties", () => {
       unit(0.2, 3).map((b): DemandSpec => ({ kind: "exponential", a: 1, b })),
       unit(1.2, 4).map((elasticity): DemandSpec => ({ kind: "constant-elasticity", A: 1, elasticity })),
     );
+    // Tier structures where a pure equilibrium is guaranteed to be found: two tiers with any
+    // number of firms, or three tiers with single firms in the first two. (With several firms in
+    // a tier that has two or more tiers after it, profits can be non-concave enough that no pure
+    // equilibrium exists; the solver then returns its best candidate, which this would reject.)
+    const tiersArb = fc.oneof(
+      fc
+        .tuple(fc.integer({ min: 1, max: 2 }), fc.integer({ min: 1, max: 2 }))
+        .map(([m, k]) => [...Array(m).fill(0), ...Array(k).fill(1)] as number[]),
+      fc.integer({ min: 1, max: 2 }).map((k) => [0, 1, ...Array(k).fill(2)] as number[]),
+    );
     fc.assert(
       fc.property(
         demandArb,
-        fc.array(fc.tuple(fc.integer({ min: 0, max: 2 }), costArb), { minLength: 2, maxLength: 4 }),
-        (demand, spec) => {
-          const firms: EqFirm[] = spec.map(([tier, cost], i) => ({ id: `f${i}`, tier, cost }));
+        tiersArb.chain((tiers) =>
+          fc.tuple(fc.constant(tiers), fc.array(costArb, { minLength: tiers.length, maxLength: tiers.length })),
+        ),
+        fc.array(unit(0, 3), { minLength: 3, maxLength: 3 }),
+        (demand, [tiers, costs], randomFactors) => {
+          const firms: EqFirm[] = tiers.map((tier, i) => ({ id: `f${i}`, tier, cost: costs[i]! }));
           const r = solveEquilibrium(demand, firms);
           const q = r.firms.map((f) => f.quantity);
           const scale = Math.max(r.totalQuantity, 1e-3);
+          // Profits are compared to 1e-7: where an earlier tier pins a later one at the edge of a
+          // limit-pricing region, re-solving the subgame from a total summed in another order can
+          // land ~1e-9 away (the later tiers' response is discontinuous there at that level).
           firms.forEach((_, i) => {
             const base = deviationProfit(demand, firms, q, i, q[i]!);
-            expect(Math.abs(base - r.firms[i]!.profit)).toBeLessThan(1e-9 * Math.max(1, Math.abs(base)));
-            for (const factor of [0, 0.5, 0.9, 0.99, 1.01, 1.1, 1.5, 2]) {
+            expect(Math.abs(base - r.firms[i]!.profit)).toBeLessThan(PROFIT_TOL * Math.max(1, Math.abs(base)));
+            for (const factor of [0, 0.5, 0.9, 0.99, 1.01, 1.1, 1.5, 2, ...randomFactors]) {
               const qi = q[i]! > 0 ? factor * q[i]! : factor * 0.1 * scale;
               const gain = deviationProfit(demand, firms, q, i, qi) - base;
-              expect(gain).toBeLessThan(1e-9 * Math.max(1, Math.abs(base)));
+              expect(gain).toBeLessThan(PROFIT_TOL * Math.max(1, Math.abs(base)));
             }
           });
         },

@@ -4,7 +4,9 @@ import { deriveSeed, EconomicsConfigError, Rng } from "../../../market/economics
 describe("rng", () => {
   test("rng - the same seed gives the same pinned sequence (platform-independent integer arithmetic)", () => {
     const r = new Rng(42);
-    expect([r.nextUint32(), r.nextUint32(), r.nextUint32(), r.nextUint32()]).toEqual([1028872839, 2516511472, 400437680, 853279530]);
+    expect([r.nextUint32(), r.nextUint32(), r.nextUint32(), r.nextUint32()]).toEqual([
+      1028872839, 2516511472, 400437680, 853279530,
+    ]);
     const a = new Rng(7);
     const b = new Rng(7);
     for (let k = 0; k < 1000; k++) expect(a.normal()).toBe(b.normal());

@@ -108,7 +108,12 @@ export class Harness {
     if (p !== this.phase) {
       this.phase = p;
       exp.firms.forEach((f, k) =>
-        this.policies[k]?.onPhase?.({ name: p.name, round: r, training: p.training.includes(f.id), exploring: p.exploring.includes(f.id) }),
+        this.policies[k]?.onPhase?.({
+          name: p.name,
+          round: r,
+          training: p.training.includes(f.id),
+          exploring: p.exploring.includes(f.id),
+        }),
       );
     }
     const step = r % T;
@@ -155,7 +160,8 @@ export class Harness {
         if (a.length !== B) throw new Error(`${f.id} returned ${a.length} quantities, expected ${B}`);
         for (let i = 0; i < B; i++) {
           const v = a[i] as number;
-          if (!Number.isFinite(v) || v < 0 || v > exp.market.quantityMax) throw new Error(`${f.id} returned an invalid quantity ${v}`);
+          if (!Number.isFinite(v) || v < 0 || v > exp.market.quantityMax)
+            throw new Error(`${f.id} returned an invalid quantity ${v}`);
           q[k * B + i] = v;
         }
       });

@@ -1,4 +1,7 @@
-/** The PPO acceptance scenario: alternating training on the linear duopoly a=100, b=1, c=10. */
+/**
+ * The PPO acceptance scenario: alternating training on the linear duopoly a=100, b=1, c=10
+ * (Stackelberg: leader 45, follower 22.5), in deterministic mode with inline trainers.
+ */
 import type { ExperimentInput } from "../../../services/config/schema.js";
 import { learnerOptions, type LearnerOptions } from "../../../agents/learning/options.js";
 import { type PpoConfig, PpoPolicy } from "../../../agents/policies/ppo.js";
@@ -61,13 +64,10 @@ export async function runStackelberg(o: ScenarioOptions): Promise<StackelbergRes
   const F = h.exp.firms.findIndex((f) => f.id === "follower");
   try {
     const last = await h.play(undefined, (rec) => {
-      if (o.log && rec.round % 50 === 0) {
-        const pl = h.policy("leader").metrics?.() ?? {};
-        const pf = h.policy("follower").metrics?.() ?? {};
+      if (o.log && rec.round % 50 === 0)
         console.log(
-          `seed ${o.seed} r${rec.round} ${rec.phase} L=${meanOf(rec, L, B).toFixed(2)} F=${meanOf(rec, F, B).toFixed(2)} stdL=${pl.explorationStd?.toFixed(2)} stdF=${pf.explorationStd?.toFixed(2)} vlF=${pf.valueLoss?.toExponential(2)} vlL=${pl.valueLoss?.toExponential(2)}`,
+          `seed ${o.seed} round ${rec.round} ${rec.phase}: leader ${meanOf(rec, L, B).toFixed(2)} follower ${meanOf(rec, F, B).toFixed(2)}`,
         );
-      }
     });
     if (!last) throw new Error("no rounds played");
     const m = h.policy("leader").metrics?.() ?? {};

@@ -1,0 +1,176 @@
+/**
+ * DDPG: a deterministic actor (quantity = sigmoid(actor(input)) * quantityMax) trained through a Q
+ * critic, Gaussian exploration noise annealed from `noise` to `finalNoise` (shares of quantityMax),
+ * a replay buffer and Polyak-averaged target networks, all in the firm's training worker. The
+ * actor's input is the same as PPO's (observation, plus the committed total for followers).
+ * MADDPG's critic also sees the other firms' quantities of the same round (joint actions, centralized
+ * training); the actor still acts on its own input only. With the profit objective the critic's
+ * target is the round's profit; with the valuation objective it bootstraps within the episode.
+ */
+import { deriveSeed } from "../../market/economics/rng.js";
+import type { PolicyConfig } from "../../services/config/index.js";
+import { ConfigError } from "../../services/errors.js";
+import { rewardScale } from "../learning/features.js";
+import type { DdpgSpec } from "../learning/messages.js";
+import { NeuralPolicy } from "../learning/neural-policy.js";
+import { anneal, type LearnerOptions } from "../learning/options.js";
+import type { ActContext, OutcomeView, RunView } from "../policy.js";
+
+export type DdpgConfig = Extract<PolicyConfig, { kind: "ddpg" | "maddpg" }>;
+
+interface Step {
+  x: Float32Array;
+  xc: Float32Array;
+  a: Float32Array;
+  r: Float32Array;
+}
+
+export class DdpgPolicy extends NeuralPolicy {
+  readonly kind: "ddpg" | "maddpg";
+  private readonly dA: number;
+  private readonly dC: number;
+  private readonly stride: number;
+  private readonly rScale: number;
+  private readonly centralized: boolean;
+  private readonly F: number;
+  private readonly me: number;
+  /** This round's input and action, between act() and observe(). */
+  private pending: { x: Float32Array; a: Float32Array } | undefined;
+  /** Valuation: the previous round's step, waiting for its successor state. */
+  private prev: Step | undefined;
+
+  private constructor(
+    run: RunView,
+    private readonly cfg: DdpgConfig,
+    opts: LearnerOptions,
+  ) {
+    super(run, opts);
+    this.kind = cfg.kind;
+    if (!(cfg.finalNoise <= cfg.noise)) throw new ConfigError(`firms.${run.firmId}.policy.finalNoise must be <= noise`);
+    if (!(cfg.tau <= 1)) throw new ConfigError(`firms.${run.firmId}.policy.tau must be in (0, 1]`);
+    this.centralized = cfg.kind === "maddpg";
+    this.F = Math.max(1, run.firms.length);
+    this.me = Math.max(
+      0,
+      run.firms.findIndex((f) => f.id === run.firmId),
+    );
+    this.dA = this.features.width;
+    this.dC = this.dA + (this.centralized ? this.F - 1 : 0);
+    this.stride = 2 * (this.dA + this.dC) + 3;
+    this.rScale = rewardScale(run);
+  }
+
+  static async create(run: RunView, cfg: DdpgConfig, opts: LearnerOptions): Promise<DdpgPolicy> {
+    const p = new DdpgPolicy(run, cfg, opts);
+    await p.start(p.trainerSpec());
+    return p;
+  }
+
+  private trainerSpec(): DdpgSpec {
+    const c = this.cfg;
+    return {
+      algo: "ddpg",
+      actorIn: this.dA,
+      criticIn: this.dC,
+      hidden: [...c.net.hidden],
+      learningRate: c.net.learningRate,
+      tau: c.tau,
+      bufferSize: c.bufferSize,
+      minibatch: c.minibatch,
+      gamma: this.opts.objective === "valuation" ? this.opts.discount : 0,
+      // About eight minibatch samples per new transition (at least one step per round).
+      stepsPerUpdate: Math.max(1, Math.min(16, Math.round((8 * this.B) / c.minibatch))),
+      seed: deriveSeed(this.run.seed, `trainer:${this.run.firmId}`),
+    };
+  }
+
+  protected override maxQueuedRows(): number {
+    return 64 * this.B;
+  }
+
+  protected noiseShare(): number {
+    return anneal(this.cfg.noise, this.cfg.finalNoise, this.trainedRounds / this.opts.trainingRounds);
+  }
+
+  protected actNow(ctx: ActContext): Float64Array {
+    const B = this.B;
+    const qMax = this.run.quantityMax;
+    this.pending = undefined;
+    if (this.exploring) return this.uniformActions();
+    const x = this.features.build(ctx, new Float32Array(B * this.dA));
+    const mu = this.actorMeans(x);
+    const out = new Float64Array(B);
+    if (!this.training) {
+      for (let i = 0; i < B; i++) out[i] = (mu[i] as number) * qMax;
+      return out;
+    }
+    const sigma = this.noiseShare();
+    const a = new Float32Array(B);
+    for (let i = 0; i < B; i++) {
+      const v = Math.min(Math.max((mu[i] as number) + sigma * this.rng.normal(), 0), 1);
+      a[i] = v;
+      out[i] = v * qMax;
+    }
+    this.pending = { x, a };
+    return out;
+  }
+
+  observe(o: OutcomeView): void {
+    const { B, dA, dC } = this;
+    const p = this.pending;
+    this.pending = undefined;
+    if (p === undefined || !this.learning || o.absent) {
+      this.prev = undefined;
+      return;
+    }
+    const xc = new Float32Array(B * dC);
+    const joint = o.allQuantities.length === this.F * B ? o.allQuantities : undefined;
+    const qMax = this.run.quantityMax;
+    for (let i = 0; i < B; i++) {
+      xc.set(p.x.subarray(i * dA, (i + 1) * dA), i * dC);
+      if (this.centralized) {
+        let k = i * dC + dA;
+        for (let f = 0; f < this.F; f++) if (f !== this.me) xc[k++] = joint ? (2 * (joint[f * B + i] as number)) / qMax - 1 : 0;
+      }
+    }
+    const r = new Float32Array(B);
+    for (let i = 0; i < B; i++) r[i] = (o.profit[i] ?? 0) / this.rScale;
+    const step: Step = { x: p.x, xc, a: p.a, r };
+    this.trainedRounds++;
+    if (this.opts.objective !== "valuation") {
+      this.submit(this.transitions(step, undefined));
+      return;
+    }
+    if (this.prev) this.submit(this.transitions(this.prev, step));
+    if (o.episodeEnd) {
+      this.submit(this.transitions(step, undefined));
+      this.prev = undefined;
+    } else this.prev = step;
+  }
+
+  /** B transitions [x, xc, a, r, done, x', xc']; no successor means the episode ended. */
+  private transitions(s: Step, next: Step | undefined): { rows: number; data: Float32Array; progress: number } {
+    const { B, dA, dC, stride } = this;
+    const data = new Float32Array(B * stride);
+    for (let i = 0; i < B; i++) {
+      let o = i * stride;
+      data.set(s.x.subarray(i * dA, (i + 1) * dA), o);
+      o += dA;
+      data.set(s.xc.subarray(i * dC, (i + 1) * dC), o);
+      o += dC;
+      data[o++] = s.a[i] as number;
+      data[o++] = s.r[i] as number;
+      data[o++] = next ? 0 : 1;
+      if (next) {
+        data.set(next.x.subarray(i * dA, (i + 1) * dA), o);
+        data.set(next.xc.subarray(i * dC, (i + 1) * dC), o + dA);
+      }
+    }
+    return { rows: B, data, progress: Math.min(1, this.trainedRounds / this.opts.trainingRounds) };
+  }
+
+  protected flush(phaseEnd: boolean): void {
+    // Transitions go to the trainer as they complete; a phase end only drops the open one.
+    if (phaseEnd) this.prev = undefined;
+  }
+}

@@ -1,0 +1,59 @@
+/** DDPG and MADDPG: a learner facing a rival with a fixed quantity finds its best reply. */
+import { describe, expect, test } from "vitest";
+import { learnerOptions } from "../../../agents/learning/options.js";
+import { type DdpgConfig, DdpgPolicy } from "../../../agents/policies/ddpg.js";
+import { FixedPolicy } from "../../../agents/policies/fixed.js";
+import type { ExperimentInput } from "../../../services/config/schema.js";
+import { Harness, meanOf, meanProfit } from "./harness.js";
+
+function duopoly(kind: string, episodes: number, extra: Record<string, unknown> = {}): ExperimentInput {
+  return {
+    name: "ddpg",
+    seed: 11,
+    market: { demand: { kind: "linear", a: 100, b: 1 }, batch: 128, roundsPerEpisode: 1, episodes, quantityMax: 100 },
+    firms: [
+      { id: "learner", role: "leader", cost: { kind: "linear", c: 10 }, policy: { kind, ...extra } },
+      { id: "rival", role: "leader", cost: { kind: "linear", c: 10 }, policy: { kind: "fixed", quantity: 30 } },
+    ],
+    training: { objective: "profit", deterministic: true },
+  } as ExperimentInput;
+}
+
+async function play(kind: "ddpg" | "maddpg", rounds: number, extra: Record<string, unknown> = {}) {
+  const h = await Harness.create(duopoly(kind, rounds + 1, extra), async (run, firm, exp) =>
+    firm.policy.kind === "fixed"
+      ? new FixedPolicy(run, firm.policy as { quantity: number })
+      : DdpgPolicy.create(run, firm.policy as DdpgConfig, { ...learnerOptions(exp, firm), inline: true }),
+  );
+  const k = h.exp.firms.findIndex((f) => f.id === "learner");
+  const profits: number[] = [];
+  try {
+    await h.play(rounds, (r) => profits.push(meanProfit(r, k, 128)));
+    h.policy("learner").onPhase?.({ name: "evaluate", round: rounds, training: false, exploring: false });
+    const last = await h.step();
+    return {
+      profits,
+      greedy: meanOf(last, k, 128),
+      greedyProfit: meanProfit(last, k, 128),
+      metrics: h.policy("learner").metrics?.() ?? {},
+    };
+  } finally {
+    await h.close();
+  }
+}
+
+describe("ddpg", () => {
+  test("ddpg - improves its profit against a fixed rival and plays close to the best reply (30)", async () => {
+    const r = await play("ddpg", 300);
+    const early = r.profits.slice(0, 10).reduce((a, b) => a + b, 0) / 10;
+    const late = r.profits.slice(-20).reduce((a, b) => a + b, 0) / 20;
+    expect(late).toBeGreaterThan(early + 100);
+    expect(Math.abs(r.greedy - 30)).toBeLessThan(3);
+    expect(r.greedyProfit).toBeGreaterThan(0.98 * 900);
+  }, 60_000);
+
+  test("maddpg - the centralized critic (joint quantities) learns the same best reply", async () => {
+    const r = await play("maddpg", 300);
+    expect(Math.abs(r.greedy - 30)).toBeLessThan(3);
+  }, 60_000);
+});

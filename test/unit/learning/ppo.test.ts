@@ -1,0 +1,196 @@
+/** PPO and MAPPO beyond the acceptance scenario: phases, the valuation objective, the centralized critic. */
+import { describe, expect, test } from "vitest";
+import { learnerOptions } from "../../../agents/learning/options.js";
+import { type PpoConfig, PpoPolicy } from "../../../agents/policies/ppo.js";
+import type { ActContext, RunView } from "../../../agents/policy.js";
+import { parseExperiment } from "../../../services/config/load.js";
+import type { ExperimentInput } from "../../../services/config/schema.js";
+import { Harness, meanOf, OBSERVATION_NAMES } from "./harness.js";
+
+function run(batch: number, tier = 0): RunView {
+  return {
+    runId: "t",
+    firmId: "me",
+    firmIndex: 0,
+    tier,
+    batch,
+    roundsPerEpisode: 1,
+    totalRounds: 100,
+    quantityMax: 100,
+    demand: { kind: "linear", a: 100, b: 1 },
+    shockRho: 0,
+    shockSigma: 0,
+    adjustmentCost: 0,
+    seed: 9,
+    firms: [{ id: "me", tier, cost: { kind: "linear", c: 10 } }],
+    observationNames: [...OBSERVATION_NAMES],
+  };
+}
+
+function ctx(B: number, committed = 0): ActContext {
+  return {
+    round: 0,
+    episode: 0,
+    step: 0,
+    episodeEnd: true,
+    phase: "",
+    observation: new Float64Array(B * OBSERVATION_NAMES.length),
+    committedTotal: new Float64Array(B).fill(committed),
+    committed: new Map(),
+    ownLastQuantity: new Float64Array(B),
+    ownMarginalCost: new Float64Array(B).fill(10),
+  };
+}
+
+const ppoDefaults = (parseExperiment({
+  market: { demand: { kind: "linear", a: 100, b: 1 } },
+  firms: [{ id: "me", role: "leader", cost: { kind: "linear", c: 10 }, policy: { kind: "ppo" } }],
+}).firms[0]?.policy ?? {}) as PpoConfig;
+
+const opts = { objective: "profit" as const, discount: 0.95, deterministic: true, trainingRounds: 100, inline: true };
+
+describe("ppo phases", () => {
+  test("ppo - an exploring firm acts uniformly over [0, quantityMax] and does not learn", async () => {
+    const p = await PpoPolicy.create(run(512), ppoDefaults, opts);
+    try {
+      p.onPhase({ name: "train-followers", round: 0, training: false, exploring: true });
+      const a = (await p.act(ctx(512))) as Float64Array;
+      expect(Math.min(...a)).toBeLessThan(5);
+      expect(Math.max(...a)).toBeGreaterThan(95);
+      const mean = a.reduce((s, v) => s + v, 0) / a.length;
+      expect(Math.abs(mean - 50)).toBeLessThan(5);
+      p.observe({
+        round: 0,
+        episode: 0,
+        step: 0,
+        episodeEnd: true,
+        prices: new Float64Array(512),
+        quantity: a,
+        profit: new Float64Array(512).fill(1),
+        absent: false,
+        allQuantities: a,
+      });
+      await p.settle();
+      expect(p.metrics().updates).toBe(0);
+      expect(p.metrics().trainedRounds).toBe(0);
+    } finally {
+      await p.close();
+    }
+  });
+
+  test("ppo - a frozen firm acts greedily (the policy mean) and does not learn", async () => {
+    const p = await PpoPolicy.create(run(8), ppoDefaults, opts);
+    try {
+      p.onPhase({ name: "evaluate", round: 0, training: false, exploring: false });
+      const a = Float64Array.from((await p.act(ctx(8))) as Float64Array);
+      const b = Float64Array.from((await p.act(ctx(8))) as Float64Array);
+      expect(Array.from(a)).toEqual(Array.from(b));
+      expect(new Set(a).size).toBe(1);
+      // A fresh actor's mean sits near the middle of the range.
+      expect(Math.abs((a[0] as number) - 50)).toBeLessThan(5);
+      p.observe({
+        round: 0,
+        episode: 0,
+        step: 0,
+        episodeEnd: true,
+        prices: new Float64Array(8),
+        quantity: b,
+        profit: new Float64Array(8),
+        absent: false,
+        allQuantities: b,
+      });
+      await p.settle();
+      expect(p.metrics().updates).toBe(0);
+    } finally {
+      await p.close();
+    }
+  });
+
+  test("ppo - a training firm samples around its mean with the scheduled std and updates every horizon rounds", async () => {
+    const cfg = { ...ppoDefaults, horizon: 2 };
+    const p = await PpoPolicy.create(run(256), cfg, opts);
+    try {
+      expect(p.metrics().explorationStd).toBeCloseTo(15, 6);
+      for (let r = 0; r < 4; r++) {
+        const a = Float64Array.from((await p.act(ctx(256))) as Float64Array);
+        const mean = a.reduce((s, v) => s + v, 0) / a.length;
+        const sd = Math.sqrt(a.reduce((s, v) => s + (v - mean) ** 2, 0) / a.length);
+        if (r === 0) {
+          expect(Math.abs(mean - 50)).toBeLessThan(3);
+          expect(Math.abs(sd - 15)).toBeLessThan(2);
+        }
+        const profit = a.map((q) => q * (90 - 30 - q));
+        p.observe({
+          round: r,
+          episode: r,
+          step: 0,
+          episodeEnd: true,
+          prices: new Float64Array(256),
+          quantity: a,
+          profit,
+          absent: false,
+          allQuantities: a,
+        });
+      }
+      await p.settle();
+      expect(p.metrics().updates).toBe(2);
+      expect(p.metrics().trainedRounds).toBe(4);
+      // The std anneals geometrically from 15 towards 0.5 over the 100 training rounds.
+      expect(p.metrics().explorationStd).toBeCloseTo(15 * (0.005 / 0.15) ** 0.04, 6);
+    } finally {
+      await p.close();
+    }
+  });
+});
+
+function monopoly(kind: "ppo" | "mappo", episodes: number, T: number, objective: "profit" | "valuation"): ExperimentInput {
+  return {
+    name: "monopoly",
+    seed: 4,
+    market: { demand: { kind: "linear", a: 100, b: 1 }, batch: 128, roundsPerEpisode: T, episodes, quantityMax: 100 },
+    firms: [{ id: "m", role: "leader", cost: { kind: "linear", c: 10 }, policy: { kind } }],
+    training: { objective, discount: 0.9, deterministic: true },
+  } as ExperimentInput;
+}
+
+describe("ppo objectives", () => {
+  test("ppo - the valuation objective (GAE over 4-round episodes) learns the monopoly quantity 45", async () => {
+    const h = await Harness.create(monopoly("ppo", 150, 4, "valuation"), async (r, firm, exp) =>
+      PpoPolicy.create(r, firm.policy as PpoConfig, { ...learnerOptions(exp, firm), inline: true }),
+    );
+    try {
+      await h.play();
+      const p = h.policy("m") as PpoPolicy;
+      // Updates come at episode ends only: one per episode.
+      expect(p.metrics().updates).toBe(150);
+      p.onPhase({ name: "evaluate", round: 600, training: false, exploring: false });
+      const q = ((await p.act(ctx(128))) as Float64Array)[0] as number;
+      expect(Math.abs(q / 45 - 1)).toBeLessThan(0.03);
+    } finally {
+      await h.close();
+    }
+  }, 60_000);
+
+  test("mappo - two MAPPO firms with a centralized critic approach Cournot's 30 each", async () => {
+    const input = {
+      name: "cournot",
+      seed: 6,
+      market: { demand: { kind: "linear", a: 100, b: 1 }, batch: 128, roundsPerEpisode: 1, episodes: 400, quantityMax: 100 },
+      firms: [
+        { id: "a", role: "leader", cost: { kind: "linear", c: 10 }, policy: { kind: "mappo" } },
+        { id: "b", role: "leader", cost: { kind: "linear", c: 10 }, policy: { kind: "mappo" } },
+      ],
+      training: { objective: "profit", deterministic: true },
+    } as ExperimentInput;
+    const h = await Harness.create(input, async (r, firm, exp) =>
+      PpoPolicy.create(r, firm.policy as PpoConfig, { ...learnerOptions(exp, firm), inline: true }),
+    );
+    try {
+      const last = await h.play();
+      expect(h.policy("a").kind).toBe("mappo");
+      for (const k of [0, 1]) expect(Math.abs(meanOf(last!, k, 128) / 30 - 1)).toBeLessThan(0.05);
+    } finally {
+      await h.close();
+    }
+  }, 60_000);
+});
