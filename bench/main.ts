@@ -69,6 +69,31 @@ async function framework(url: string, rounds: number, B: number): Promise<number
   return (rec.length - 1) / ((t1 - t0) / 1000);
 }
 
+/** Trains the PPO duopoly for a short budget; returns each learner's throughput and acting wait share. */
+async function learning(url: string, deterministic: boolean, rounds: number) {
+  const dir = mkdtempSync(join(tmpdir(), "stk-bench-learn-"));
+  const file = join(dir, "learn.yaml");
+  writeFileSync(
+    file,
+    stringify({
+      name: `bench-learn-${deterministic ? "det" : "async"}`,
+      market: { demand: { kind: "linear", a: 100, b: 1 }, batch: 256, episodes: rounds, quantityMax: 100, deadlineMs: 30000 },
+      firms: [
+        { id: "leader", role: "leader", cost: { kind: "linear", c: 10 }, policy: { kind: "ppo" } },
+        { id: "follower", role: "follower", cost: { kind: "linear", c: 10 }, policy: { kind: "ppo" } },
+      ],
+      training: { schedule: { kind: "simultaneous" }, deterministic },
+    }),
+  );
+  const out = join(dir, "out");
+  await run([CLI, "run", file, "--nats", url, "--out", out, "--no-progress"]);
+  const s = JSON.parse((await import("node:fs")).readFileSync(join(out, "summary.json"), "utf8")) as {
+    wallSeconds: number;
+    learners: Record<string, { samplesPerSecond: number; waitMs: number; updates: number; droppedRows: number }>;
+  };
+  return { wallSeconds: s.wallSeconds, learners: s.learners };
+}
+
 const nats = await startNatsServer();
 const lines: string[] = [];
 const log = (s: string) => {
@@ -89,6 +114,19 @@ try {
   log("|---:|---:|---:|---:|---:|");
   log(`| 1 | ${floor1.toFixed(0)} | ${fw1.toFixed(0)} | ${(fw1 / floor1).toFixed(2)} | ${fw1.toFixed(0)} |`);
   log(`| 1024 | ${floor1024.toFixed(0)} | ${fw1024.toFixed(0)} | ${(fw1024 / floor1024).toFixed(2)} | ${(fw1024 * 1024).toFixed(0)} |`);
+  const learnRounds = Number(process.env.BENCH_LEARN_ROUNDS ?? 600);
+  log("\n## Training throughput (PPO, WASM backend, B = 256, 1 leader + 1 follower, each firm its own process and piscina pool)\n");
+  log(`${learnRounds} rounds, simultaneous schedule. Wait share: time the acting thread waited on training / run wall time.\n`);
+  log("| mode | learner | samples/s trained | updates | rows dropped | acting wait (s) | wait share |");
+  log("|---|---|---:|---:|---:|---:|---:|");
+  for (const det of [false, true]) {
+    const r = await learning(nats.url, det, learnRounds);
+    for (const [id, m] of Object.entries(r.learners)) {
+      log(
+        `| ${det ? "deterministic" : "default (async)"} | ${id} | ${m.samplesPerSecond.toFixed(0)} | ${m.updates} | ${m.droppedRows} | ${(m.waitMs / 1000).toFixed(2)} | ${(m.waitMs / 1000 / r.wallSeconds).toFixed(3)} |`,
+      );
+    }
+  }
   writeFileSync(join(ROOT, "BENCHMARKS.md"), `${lines.join("\n")}\n`);
 } finally {
   await nats.stop();

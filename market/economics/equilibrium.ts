@@ -19,11 +19,12 @@
  * solver picks the same convex combination of each firm's one-sided best replies for all of them
  * (see `settle`), the selection the linear closed forms use too.
  *
- * First-order conditions are local. For every tier with later tiers, `globalCheck` also scans
- * for other candidate solutions and checks unilateral deviations, so that a firm whose profit has
- * two local maxima (common with three or more tiers) ends at the better one. With several firms
- * in a tier that has two or more tiers after it, a pure equilibrium need not exist; the solver
- * then returns the candidate from which deviations gain least.
+ * First-order conditions are local. For every tier with two or more tiers after it,
+ * `globalCheck` also scans for other candidate solutions and checks unilateral deviations, so
+ * that a firm whose profit has two local maxima (a later tier limit-pricing a still later one
+ * over some range) ends at the better one. With several firms in such a tier a pure equilibrium
+ * need not exist; the solver then returns the candidate from which deviations gain least.
+ * Cost: a few ms for two tiers, ~10-100 ms for three, up to a few seconds for four.
  */
 
 import { marginalCostLine, validateCost } from "./costs.js";
@@ -89,10 +90,12 @@ const GLOBAL_GRID = 24;
 const REFINE_ROUNDS = 3;
 const REFINE_POINTS = 8;
 /** Levels and points of the subdivision of grid cells across which later tiers change regime. */
-const REGIME_DEPTH = 2;
-const REGIME_POINTS = 6;
+const REGIME_DEPTH = 1;
+const REGIME_POINTS = 10;
 /** Output below this fraction of the game's scale counts as none in regime signatures. */
 const ACTIVE_THRESHOLD = 1e-9;
+/** Entries per level in the memo of subgame solutions before it is cleared. */
+const MEMO_LIMIT = 50_000;
 /** A deviation must gain this fraction of profit to count (rounding is far smaller). */
 const GAIN_TOLERANCE = 1e-10;
 
@@ -112,6 +115,12 @@ export interface PreparedGame {
   tiers: number[];
   /** A quantity scale for bracketing roots. */
   scale: number;
+  /**
+   * Solutions of level j by committed total, memoized: the nested searches ask for the same
+   * subgame repeatedly (a root, then its jet, then the later tiers' total there). Pure values,
+   * so results do not depend on the order of questions.
+   */
+  memo: Map<number, LevelSolution>[];
 }
 
 /** One tier's solution given the earlier tiers' committed total. */
@@ -176,7 +185,8 @@ export function prepareGame(
     levels[j]!.push({ index, c, d });
     cMin = Math.min(cMin, c);
   });
-  return { demand: shifted, tol: opts.tol ?? DEFAULT_TOL, levels, tiers, scale: quantityScale(shifted, cMin) };
+  const memo = levels.map(() => new Map<number, LevelSolution>());
+  return { demand: shifted, tol: opts.tol ?? DEFAULT_TOL, levels, tiers, scale: quantityScale(shifted, cMin), memo };
 }
 
 /** Roughly the competitive output: where price falls to the lowest marginal cost. */
@@ -240,9 +250,18 @@ function excessFrom(
   return sum - X;
 }
 
-/** Solves tier j's Cournot-Nash given the earlier tiers' total Q, anticipating later tiers. */
+/** Solves tier j's Cournot-Nash given the earlier tiers' total Q, anticipating later tiers (memoized). */
 function solveLevel(game: PreparedGame, j: number, Q: number): LevelSolution {
-  const C = ((globalThis as any).CNT ??= {}); C["solve" + j] = (C["solve" + j] ?? 0) + 1;
+  const memo = game.memo[j]!;
+  const known = memo.get(Q);
+  if (known !== undefined) return known;
+  const sol = solveLevelUncached(game, j, Q);
+  if (memo.size >= MEMO_LIMIT) memo.clear();
+  memo.set(Q, sol);
+  return sol;
+}
+
+function solveLevelUncached(game: PreparedGame, j: number, Q: number): LevelSolution {
   const g = (X: number) => levelExcess(game, j, Q, X, null);
   const g0 = g(0);
   if (!(g0 > 0)) return settleAtZero(game, j, Q);
@@ -272,7 +291,10 @@ function solveLevel(game: PreparedGame, j: number, Q: number): LevelSolution {
     );
   }
   const sol = settle(game, j, Q, root);
-  return j + 1 < game.levels.length ? globalCheck(game, j, Q, sol, hi) : sol;
+  // With at most one tier after this one, its response has no ranges where it absorbs extra
+  // output one for one, and the first-order solution is the equilibrium (as the deviation
+  // property tests confirm); the global check would multiply the cost of every nested solve.
+  return j + 2 < game.levels.length ? globalCheck(game, j, Q, sol, hi) : sol;
 }
 
 /** The tier's solution when every firm in it produces nothing. */
@@ -363,7 +385,7 @@ function globalCheck(game: PreparedGame, j: number, Q: number, start: LevelSolut
   // With two or more later tiers, a later tier can limit-price a still later one over a narrow
   // range of totals, hiding a better maximum inside one grid cell; such ranges begin and end
   // where the later tiers' regime changes, so cells whose ends differ in regime are subdivided.
-  const subdivide = j + 2 < game.levels.length ? REGIME_DEPTH : 0;
+  const subdivide = REGIME_DEPTH;
   const scanInterval = (from: number, to: number, count: number, depth: number) => {
     const points: { x: number; g: number; sig: number }[] = [];
     for (let m = 0; m <= count; m++) {
@@ -387,7 +409,6 @@ function globalCheck(game: PreparedGame, j: number, Q: number, start: LevelSolut
       if (points[m - 1]!.sig === points[m]!.sig) continue;
       for (const cell of [m - 1, m, m + 1]) if (cell >= 1 && cell <= count) flagged.add(cell);
     }
-    { const C = ((globalThis as any).CNT ??= {}); C["flag" + j] = (C["flag" + j] ?? 0) + flagged.size; C["scan"+j] = (C["scan"+j] ?? 0) + 1; }
     for (const cell of flagged) scanInterval(points[cell - 1]!.x, points[cell]!.x, REGIME_POINTS, depth - 1);
   };
 
@@ -413,7 +434,6 @@ function globalCheck(game: PreparedGame, j: number, Q: number, start: LevelSolut
     // cell (a narrow region where a later tier absorbs extra output): look closer there, then
     // re-check every candidate against the new targets.
     const center = bestTarget.X;
-    { const C = ((globalThis as any).CNT ??= {}); C["refine" + j] = (C["refine" + j] ?? 0) + 1; }
     scanInterval(Math.max(0, center - step), center + step, 2 * REFINE_POINTS, 0);
     step /= REFINE_POINTS;
     checked = 0;

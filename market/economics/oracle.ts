@@ -56,6 +56,10 @@ export function subgameBatch(
   if (firms[firmIndex]!.tier < fromTier) {
     throw new EconomicsConfigError(`firmIndex ${firmIndex} is in tier ${firms[firmIndex]!.tier}, before fromTier ${fromTier}`);
   }
+  for (let i = 0; i < B; i++) {
+    const c = committed[i]!;
+    if (!(Number.isFinite(c) && c >= 0)) throw new EconomicsConfigError(messages.negative(`committed[${i}]`, c));
+  }
   const result = out ?? new Float64Array(B);
   if (result.length !== B) throw new EconomicsConfigError(messages.wrongLength("out", B, result.length));
 

@@ -105,9 +105,16 @@ describe("equilibrium (numeric)", () => {
     expect(r.firms.map((f) => f.id)).toEqual(["F", "L"]);
   });
 
-  test("equilibrium - three linear tiers follow the halving rule (q_k = (a - c)/(2^(k+1) b))", () => {
+  test("equilibrium - three and four linear tiers follow the halving rule (q_k = (a - c)/(2^(k+1) b))", () => {
     const r = solveEquilibrium(linear, [firm("A", 0, lin(10)), firm("B", 1, lin(10)), firm("C", 2, lin(10))]);
     expectAllRel(quantities(r), [45, 22.5, 11.25], 1e-12, 45);
+    const four = solveEquilibrium(linear, [
+      firm("A", 0, lin(10)),
+      firm("B", 1, lin(10)),
+      firm("C", 2, lin(10)),
+      firm("D", 3, lin(10)),
+    ]);
+    expectAllRel(quantities(four), [45, 22.5, 11.25, 5.625], 1e-12, 45);
   });
 
   test("equilibrium - learning-by-doing firms use marginal cost at their cumulative output", () => {
@@ -156,6 +163,27 @@ describe("equilibrium (numeric)", () => {
       solveEquilibrium(demand, firms);
       expect(performance.now() - t0).toBeLessThan(500);
     }
+  });
+
+  test("equilibrium - a leader whose profit has two local maxima (a later tier limit-pricing) gets the better one", () => {
+    // Found by the deviation property test: beyond q ~ 3.55 the tier-1 firm limit-prices firm 2
+    // out, absorbing the leader's extra output, so the leader's profit rises again to a second,
+    // higher peak inside a range narrower than the solver's coarse grid.
+    const demand: DemandSpec = { kind: "linear", a: 1, b: 0.2 };
+    const firms = [
+      firm("f0", 0, lin(0.030648722120440508)),
+      firm("f1", 1, lin(0.11838514582964549)),
+      firm("f2", 2, lin(0.13386449986952542)),
+      firm("f3", 2, lin(0.02506046894482002)),
+    ];
+    const r = solveEquilibrium(demand, firms);
+    const q = quantities(r);
+    const profit = (x: number) => profitWithResponses(demand, firms, q, 0, x);
+    let best = 0;
+    for (let k = 0; k <= 1000; k++) if (profit(k * 0.005) > profit(best)) best = k * 0.005;
+    expect(Math.abs(q[0]! - best)).toBeLessThan(0.005);
+    expect(profit(best)).toBeLessThanOrEqual(r.firms[0]!.profit + 1e-12);
+    expect(q[0]).toBeGreaterThan(3.6);
   });
 
   test("equilibrium - solveSubgame reproduces the later tiers of the full solution and marks earlier tiers NaN", () => {

@@ -116,6 +116,9 @@ describe("oracle", () => {
       EconomicsConfigError,
     );
     expect(() => subgameBatch({ demand: linear, firms }, c, undefined, 1, 7)).toThrow(/firmIndex must be in 0\.\.1/);
+    expect(() => subgameBatch({ demand: linear, firms }, Float64Array.of(1, -1), undefined, 1, 1)).toThrow(
+      "committed[1] must be >= 0 (got -1)",
+    );
   });
 
   test("oracle - fast path throughput (informational)", () => {
