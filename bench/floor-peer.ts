@@ -2,20 +2,21 @@
  * The messaging floor: the same 5 messages per round as the protocol (move to tier 0, leader's
  * submission, move to tier 1, follower's submission, outcome) with payloads of the same size,
  * exchanged by bare NATS clients in separate processes with no protocol logic at all.
- * Usage: node floor-peer.js market|leader|follower <url> <rounds> <batch>
+ * Usage: node floor-peer.js market|leader|follower <url> <rounds> <move0> <submission> <move1> <outcome>
+ * (the last four: payload sizes in bytes, measured from the framework's own encoded messages)
  */
 import { connect } from "@nats-io/transport-node";
 
-const [role, url, roundsArg, batchArg] = process.argv.slice(2);
+const [role, url, roundsArg, ...sizeArgs] = process.argv.slice(2);
 const rounds = Number(roundsArg);
-const B = Number(batchArg);
+const [move0Size, submissionSize, move1Size, outcomeSize] = sizeArgs.map(Number) as [number, number, number, number];
 const nc = await connect({ servers: url ?? "" });
-const bytes = (doubles: number) => new Uint8Array(doubles * 8 + 64);
+const bytes = (n: number) => new Uint8Array(n);
 const P = "floor";
 
 if (role === "leader" || role === "follower") {
   const tier = role === "leader" ? 0 : 1;
-  const reply = bytes(B);
+  const reply = bytes(submissionSize);
   const sub = nc.subscribe(`${P}.move.${tier}`, { callback: () => nc.publish(`${P}.submit.${role}`, reply) });
   // Firms receive every outcome, as in the protocol.
   nc.subscribe(`${P}.outcome`, { callback: () => {} });
@@ -25,9 +26,9 @@ if (role === "leader" || role === "follower") {
   await new Promise<void>((r) => nc.subscribe(`${P}.end`, { callback: () => r() }));
   await nc.drain();
 } else {
-  const move0 = bytes(B * 6);
-  const move1 = bytes(B * 8);
-  const outcome = bytes(B * 5);
+  const move0 = bytes(move0Size);
+  const move1 = bytes(move1Size);
+  const outcome = bytes(outcomeSize);
   let round = 0;
   let start = 0;
   const done = new Promise<void>((resolve) => {

@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { connect } from "@nats-io/transport-node";
 import { stringify } from "yaml";
+import { encode } from "../services/bus/index.js";
 import { startNatsServer } from "../services/launcher/nats-server.js";
 import { readRecord } from "../services/report/record.js";
 
@@ -29,16 +30,42 @@ function run(cmd: string[], onLine?: (l: string) => void): Promise<string> {
   });
 }
 
+/**
+ * Sizes of the 5 messages of one round of the benchmark's run (fixed policies, one-round episodes,
+ * no shocks, constant costs), encoded with the framework's own codec.
+ */
+function messageSizes(B: number): number[] {
+  const q = new Float64Array(B).fill(45) as unknown as number[];
+  const base = { runId: "bench-b1024-abcdef", round: 123_456, episode: 123_456, batch: B, deadlineUnixMs: Date.now(), phase: "simultaneous" };
+  const move0 = encode.move({ ...base, tier: 0, episodeEnd: true, tierFirmIds: ["leader"] }).length;
+  const sub = encode.submission({ runId: base.runId, firmId: "leader", round: base.round, quantities: q }).length;
+  const move1 = encode.move({ ...base, tier: 1, episodeEnd: true, tierFirmIds: ["follower"], committed: [{ tier: 0, firmIds: ["leader"], quantities: q }] }).length;
+  const twoB = new Float64Array(2 * B).fill(500) as unknown as number[];
+  const outcome = encode.outcome({
+    ...base,
+    episodeEnd: true,
+    prices: q,
+    firmIds: ["follower", "leader"],
+    quantities: twoB,
+    profits: twoB,
+    absent: [false, false],
+    evicted: [false, false],
+    clearedUnixMs: Date.now(),
+  }).length;
+  return [move0, sub, move1, outcome];
+}
+
 async function floor(url: string, rounds: number, B: number): Promise<number> {
   const peer = join(here, "floor-peer.js");
+  const sizes = messageSizes(B).map(String);
   // Resolve with a wrapper: resolving with the process promise itself would wait for its exit.
   const ready = (role: string) =>
     new Promise<{ exited: Promise<string> }>((res) => {
-      const exited: Promise<string> = run([peer, role, url, String(rounds), String(B)], (l) => l === "ready" && res({ exited }));
+      const exited: Promise<string> = run([peer, role, url, String(rounds), ...sizes], (l) => l === "ready" && res({ exited }));
     });
   const leader = await ready("leader");
   const follower = await ready("follower");
-  const out = await run([peer, "market", url, String(rounds), String(B)]);
+  const out = await run([peer, "market", url, String(rounds), ...sizes]);
   await Promise.all([leader.exited, follower.exited]);
   return (JSON.parse(out.trim()) as { roundsPerSecond: number }).roundsPerSecond;
 }
@@ -109,7 +136,7 @@ try {
   const fw1024 = await framework(nats.url, r1024, 1024);
   log(`# Benchmarks\n\nMeasured by \`npm run bench\` on ${new Date().toISOString().slice(0, 10)} (${process.platform}, Node ${process.version}, ${(await import("node:os")).cpus().length} cores).`);
   log("Round rate: 1 leader + 1 follower, fixed policies, market and each firm in its own process, JetStream recording on.");
-  log("Floor: the same 5 messages per round with payloads of the same size between bare NATS clients (no protocol logic), same server, same run.\n");
+  log(`Floor: the same 5 messages per round (payload bytes at B = 1024: ${messageSizes(1024).join(", ")}) between bare NATS clients with no protocol logic, same server, same run.\n`);
   log("| batch B | floor rounds/s | framework rounds/s | framework / floor | market instances/s |");
   log("|---:|---:|---:|---:|---:|");
   log(`| 1 | ${floor1.toFixed(0)} | ${fw1.toFixed(0)} | ${(fw1 / floor1).toFixed(2)} | ${fw1.toFixed(0)} |`);

@@ -20,6 +20,7 @@ import {
   rejectName,
   runSubjects,
 } from "../../services/bus/index.js";
+import { marginalCost } from "../../market/economics/index.js";
 import { costFromMsg, demandFromMsg } from "../../market/service/params.js";
 import type { ActContext, Policy, RunView } from "../policy.js";
 
@@ -111,6 +112,7 @@ export class FirmRuntime {
       firms: (p.firms ?? []).map((f) => ({ id: f.firmId ?? "", tier: f.tier ?? 0, cost: costFromMsg(f.cost ?? {}) })),
       observationNames: p.observationNames ?? [],
     };
+    this.lastQuantity = new Float64Array(this.view.batch);
     this.policy = await this.opts.makePolicy(this.view);
     if (this.opts.resume && this.opts.checkpointDir && this.policy.load) {
       const loaded = await this.policy.load(this.opts.checkpointDir);
@@ -124,6 +126,8 @@ export class FirmRuntime {
   }
 
   private ready = false;
+  /** This firm's last submitted quantities (length B), for move requests that leave them out. */
+  private lastQuantity = new Float64Array(0);
   private metricsOut: WriteStream | undefined;
   private readonly early: Array<() => void> = [];
 
@@ -192,10 +196,19 @@ export class FirmRuntime {
     if (k < 0) return; // evicted or not expected this round
     const B = this.view.batch;
     const committed = new Map<string, Float64Array>();
+    const committedTotal = new Float64Array(B);
     for (const t of m.committed ?? []) {
       const q = t.quantities ?? [];
-      (t.firmIds ?? []).forEach((id, j) => committed.set(id, Float64Array.from(q.slice(j * B, (j + 1) * B))));
+      (t.firmIds ?? []).forEach((id, j) => {
+        const own = Float64Array.from(q.slice(j * B, (j + 1) * B));
+        committed.set(id, own);
+        for (let i = 0; i < B; i++) committedTotal[i] = (committedTotal[i] as number) + (own[i] as number);
+      });
     }
+    const lastQ = m.ownLastQuantity ?? [];
+    const mcs = m.ownMarginalCost ?? [];
+    // Fields the market leaves out when they carry nothing new: fill them from what the firm knows.
+    if ((m.step ?? 0) === 0) this.lastQuantity.fill(0);
     const ctx: ActContext = {
       round: Number(m.round ?? 0),
       episode: m.episode ?? 0,
@@ -203,13 +216,15 @@ export class FirmRuntime {
       episodeEnd: m.episodeEnd ?? false,
       phase: m.phase ?? "",
       observation: Float64Array.from(m.observation ?? []),
-      committedTotal: m.committedTotal && m.committedTotal.length === B ? Float64Array.from(m.committedTotal) : new Float64Array(B),
+      committedTotal,
       committed,
-      ownLastQuantity: Float64Array.from((m.ownLastQuantity ?? []).slice(k * B, (k + 1) * B)),
-      ownMarginalCost: Float64Array.from((m.ownMarginalCost ?? []).slice(k * B, (k + 1) * B)),
+      ownLastQuantity: lastQ.length > 0 ? Float64Array.from(lastQ.slice(k * B, (k + 1) * B)) : this.lastQuantity.slice(),
+      ownMarginalCost:
+        mcs.length > 0 ? Float64Array.from(mcs.slice(k * B, (k + 1) * B)) : new Float64Array(B).fill(this.constantMc()),
     };
     const submit = (q: Float64Array) => {
       this.stats.moves++;
+      this.lastQuantity.set(q.subarray(0, B));
       this.opts.bus.publish(
         this.subj.submit(this.opts.firmId),
         encode.submission({ runId: this.view.runId, firmId: this.opts.firmId, round: ctx.round, quantities: q as unknown as number[] }),
@@ -248,6 +263,12 @@ export class FirmRuntime {
     });
     if (r instanceof Promise) r.catch((err) => this.log.error({ err }, "policy failed to observe"));
     if (this.metricsOut && this.policy.metrics) this.metricsOut.write(`${JSON.stringify({ round: Number(o.round ?? 0), ...this.policy.metrics() })}\n`);
+  }
+
+  /** Marginal cost at zero output from the firm's cost function (when the market does not send it). */
+  private constantMc(): number {
+    const me = this.view.firms.find((f) => f.id === this.opts.firmId);
+    return me ? marginalCost(me.cost, 0, 0) : 0;
   }
 
   /** Saves the policy under checkpointDir (when both exist). */

@@ -67,7 +67,10 @@ export class Features {
     const me = run.firms.find((f) => f.id === run.firmId);
     this.useLast = run.adjustmentCost > 0;
     this.useCost = me?.cost.kind === "learning-by-doing";
-    this.width = this.obsCols + (this.follower ? 1 : 0) + (this.useLast ? 1 : 0) + (this.useCost ? 1 : 0);
+    const inputs = this.obsCols + (this.follower ? 1 : 0) + (this.useLast ? 1 : 0) + (this.useCost ? 1 : 0);
+    // A firm whose observation has no varying column (one-round episodes, no shocks) still needs an
+    // input: one constant zero column, so the network reduces to its biases.
+    this.width = Math.max(1, inputs);
   }
 
   /** Writes the input rows (row-major B x width) into `out`. */
@@ -88,6 +91,7 @@ export class Features {
         const mc = ctx.ownMarginalCost[i] ?? 0;
         out[o++] = Number.isFinite(mc) ? mc / this.pScale : 0;
       }
+      if (o === i * W) out[o] = 0; // the constant column of an input-less firm
     }
     return out;
   }

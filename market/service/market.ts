@@ -31,7 +31,7 @@ import {
   advanceState,
   Rng,
 } from "../economics/index.js";
-import { OBSERVATION_NAMES, runParams } from "./params.js";
+import { type ObservationName, observationNames, runParams } from "./params.js";
 import { RoundRecorder } from "./recorder.js";
 import { type Decision, RoundMachine } from "./round-machine.js";
 import { type Phase, phaseAt, phasesOf } from "./schedule.js";
@@ -78,6 +78,10 @@ export class MarketService {
   private readonly B: number;
   private readonly F: number;
   private observation: Float64Array;
+  private readonly columns: ObservationName[];
+  /** Whether move requests carry own last quantities / marginal costs (only when they matter). */
+  private readonly sendLast: boolean;
+  private readonly sendMc: boolean;
   private lastPrice: Float64Array;
   private lastTotal: Float64Array;
   private timer: NodeJS.Timeout | undefined;
@@ -85,6 +89,7 @@ export class MarketService {
   private finished = false;
   private nextRound = 0;
   private currentPhase: Phase | undefined;
+  private inStartRound = false;
   private done!: () => void;
   private fail!: (e: Error) => void;
   private readonly subs: Array<{ unsubscribe(): void }> = [];
@@ -114,7 +119,10 @@ export class MarketService {
     this.rng = Rng.fromName(this.exp.seed, "market-shocks");
     this.result = allocClearResult(this.F, this.B);
     this.phases = phasesOf(this.exp);
-    this.observation = new Float64Array(this.B * OBSERVATION_NAMES.length);
+    this.columns = observationNames(this.exp);
+    this.observation = new Float64Array(this.B * this.columns.length);
+    this.sendLast = (m.dynamics.adjustmentCost ?? 0) > 0;
+    this.sendMc = this.exp.firms.some((f) => f.cost.kind === "learning-by-doing");
     this.lastPrice = new Float64Array(this.B);
     this.lastTotal = new Float64Array(this.B);
     if (opts.resumeFrom && opts.resumeFrom.length > 0) this.replay(opts.resumeFrom);
@@ -260,7 +268,12 @@ export class MarketService {
       this.log.info({ round, phase: phase.name }, "training phase");
     }
     this.buildObservation(round);
-    this.handle(this.machine.startRound(round, this.now()));
+    this.inStartRound = true;
+    try {
+      this.handle(this.machine.startRound(round, this.now()));
+    } finally {
+      this.inStartRound = false;
+    }
   }
 
   private buildObservation(round: number): void {
@@ -275,14 +288,12 @@ export class MarketService {
       this.lastPrice.fill(0);
       this.lastTotal.fill(0);
     }
-    const C = OBSERVATION_NAMES.length;
+    const C = this.columns.length;
     const o = this.observation;
-    for (let i = 0; i < this.B; i++) {
-      o[i * C] = this.state.shift[i] as number;
-      o[i * C + 1] = this.lastPrice[i] as number;
-      o[i * C + 2] = this.lastTotal[i] as number;
-      o[i * C + 3] = step / T;
-    }
+    this.columns.forEach((name, j) => {
+      const src = name === "demand_shift" ? this.state.shift : name === "last_price" ? this.lastPrice : name === "last_total_quantity" ? this.lastTotal : undefined;
+      for (let i = 0; i < this.B; i++) o[i * C + j] = src ? (src[i] as number) : step / T;
+    });
   }
 
   private handle(decisions: Decision[]): void {
@@ -336,12 +347,12 @@ export class MarketService {
       committed.push({ tier: t, firmIds: members.map(({ f }) => f.id), quantities: q as unknown as number[] });
     }
     const ids = d.firmIndexes.map((i) => this.exp.firms[i]!.id);
-    const ownLast = new Float64Array(ids.length * B);
-    const ownMc = new Float64Array(ids.length * B);
+    const ownLast = new Float64Array(this.sendLast ? ids.length * B : 0);
+    const ownMc = new Float64Array(this.sendMc ? ids.length * B : 0);
     d.firmIndexes.forEach((fi, k) => {
-      ownLast.set(this.state.lastQuantity.subarray(fi * B, (fi + 1) * B), k * B);
+      if (this.sendLast) ownLast.set(this.state.lastQuantity.subarray(fi * B, (fi + 1) * B), k * B);
       const cost = this.exp.firms[fi]!.cost;
-      for (let i = 0; i < B; i++) ownMc[k * B + i] = marginalCost(cost, 0, this.state.cumulative[fi * B + i] as number);
+      if (this.sendMc) for (let i = 0; i < B; i++) ownMc[k * B + i] = marginalCost(cost, 0, this.state.cumulative[fi * B + i] as number);
     });
     const step = d.round % T;
     this.bus.publish(
@@ -357,7 +368,6 @@ export class MarketService {
         batch: B,
         observation: this.observation as unknown as number[],
         committed,
-        committedTotal: d.committed as unknown as number[],
         tierFirmIds: ids,
         ownLastQuantity: ownLast as unknown as number[],
         ownMarginalCost: ownMc as unknown as number[],
@@ -433,7 +443,15 @@ export class MarketService {
         () => setImmediate(() => this.startNextRound()),
         (err: Error) => this.fail(err),
       );
-    } else setImmediate(() => this.startNextRound());
+    } else if (this.inStartRound) {
+      // The round cleared inside startNextRound (no firm had to answer, e.g. all evicted): continue
+      // on a fresh tick so a long run of such rounds never deepens the stack.
+      setImmediate(() => this.startNextRound());
+    } else {
+      // Cleared on a submission event: start the next round now, so its move request leaves in the
+      // same socket write as this outcome.
+      this.startNextRound();
+    }
   }
 
   /** Advances the market dynamics past a cleared round. */

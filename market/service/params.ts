@@ -3,8 +3,22 @@ import type { CostSpec, DemandSpec } from "../economics/index.js";
 import { type CostMsg, DefaultAction, type DemandMsg, type RunParams, Role } from "../../services/bus/index.js";
 import type { Experiment } from "../../services/config/index.js";
 
-/** Columns of MoveRequest.observation (per market instance). */
+/** Every observation column the market knows (per market instance). */
 export const OBSERVATION_NAMES = ["demand_shift", "last_price", "last_total_quantity", "step_fraction"] as const;
+export type ObservationName = (typeof OBSERVATION_NAMES)[number];
+
+/**
+ * The observation columns of a run: only those that can vary. Without demand shocks the shift is
+ * always 0; with one-round episodes the state resets every round, so the last price, last total and
+ * step are constant. Leaving constant columns out keeps large batches cheap on the wire.
+ */
+export function observationNames(exp: Experiment): ObservationName[] {
+  const cols: ObservationName[] = [];
+  const shock = exp.market.dynamics.shock;
+  if (shock && shock.sigma > 0) cols.push("demand_shift");
+  if (exp.market.roundsPerEpisode > 1) cols.push("last_price", "last_total_quantity", "step_fraction");
+  return cols;
+}
 
 export function demandMsg(d: DemandSpec): DemandMsg {
   switch (d.kind) {
@@ -72,6 +86,6 @@ export function runParams(exp: Experiment, runId: string): RunParams {
       cost: costMsg(f.cost),
     })),
     seed: exp.seed,
-    observationNames: [...OBSERVATION_NAMES],
+    observationNames: observationNames(exp),
   };
 }

@@ -113,7 +113,7 @@ describe("move order", () => {
       await expectReject("leader", "WRONG_BATCH");
       submit("leader", [40, 45]);
       const m1 = await moves1.next();
-      expect(Array.from(m1.committedTotal ?? [])).toEqual([40, 45]);
+      expect(Array.from(m1.committed?.[0]?.quantities ?? [])).toEqual([40, 45]);
       expect(m1.committed?.[0]?.firmIds).toEqual(["leader"]);
       submit("leader", [41, 46]);
       await expectReject("leader", "DUPLICATE");
