@@ -18,8 +18,6 @@ if (role === "leader" || role === "follower") {
   const tier = role === "leader" ? 0 : 1;
   const reply = bytes(submissionSize);
   const sub = nc.subscribe(`${P}.move.${tier}`, { callback: () => nc.publish(`${P}.submit.${role}`, reply) });
-  // Firms receive every outcome, as in the protocol.
-  nc.subscribe(`${P}.outcome`, { callback: () => {} });
   nc.subscribe(`${P}.end`, { callback: () => void sub.unsubscribe() });
   await nc.flush();
   process.stdout.write("ready\n");

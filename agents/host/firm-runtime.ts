@@ -81,7 +81,8 @@ export class FirmRuntime {
     const { bus, firmId } = this.opts;
     // Subscribe before registering so no move request of the first round is missed.
     this.subs.push(bus.subscribe(this.subj.move(this.opts.tier), (m) => this.onMove(m.data)));
-    this.subs.push(bus.subscribe(this.subj.outcome, (m) => this.onOutcome(m.data)));
+    const outcomes = bus.subscribe(this.subj.outcome, (m) => this.onOutcome(m.data));
+    this.subs.push(outcomes);
     this.subs.push(bus.subscribe(this.subj.control, (m) => this.onControl(m.data)));
     this.subs.push(
       bus.subscribe(this.subj.reject(firmId), (m) => {
@@ -114,6 +115,9 @@ export class FirmRuntime {
     };
     this.lastQuantity = new Float64Array(this.view.batch);
     this.policy = await this.opts.makePolicy(this.view);
+    // A policy that never observes outcomes (fixed, oracle) does not need the largest message of
+    // the round delivered to it.
+    if (!this.policy.observe) outcomes.unsubscribe();
     if (this.opts.resume && this.opts.checkpointDir && this.policy.load) {
       const loaded = await this.policy.load(this.opts.checkpointDir);
       this.log.info({ loaded, dir: this.opts.checkpointDir }, loaded ? "policy resumed from checkpoint" : "no checkpoint to resume from");

@@ -52,6 +52,11 @@ export interface MarketServiceOptions {
   logger: Logger;
   /** Clock in unix ms (tests inject one). */
   now?: () => number;
+  /**
+   * A second connection for the durable record (default: `bus`), so large record writes never
+   * queue in front of the round's messages in one TCP stream.
+   */
+  recordBus?: Bus;
   /** Record messages awaiting their JetStream ack before the next round waits (default 16). */
   recordWindow?: number;
   /** Called after each round is cleared and published. */
@@ -102,7 +107,7 @@ export class MarketService {
     this.subj = runSubjects(opts.runId);
     this.log = opts.logger.child({ component: "market", run: opts.runId });
     this.now = opts.now ?? Date.now;
-    this.recorder = new RoundRecorder({ bus: this.bus, subjects: this.subj, ...(opts.recordWindow ? { window: opts.recordWindow } : {}) });
+    this.recorder = new RoundRecorder({ bus: opts.recordBus ?? this.bus, subjects: this.subj, ...(opts.recordWindow ? { window: opts.recordWindow } : {}) });
     const m = this.exp.market;
     this.B = m.batch;
     this.F = this.exp.firms.length;
@@ -309,6 +314,7 @@ export class MarketService {
         }
       } else if (d.kind === "open-tier") {
         this.publishMove(d);
+        this.recorder.publishIfDue();
       } else {
         this.clearRound(d);
       }

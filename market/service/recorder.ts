@@ -38,10 +38,21 @@ export class RoundRecorder {
     this.buf.push(outcome);
     this.bufBytes += outcome.length;
     const maxRounds = this.o.maxRounds ?? Math.max(1, Math.min(64, Math.floor(262_144 / Math.max(1, outcome.length))));
-    if (this.buf.length >= maxRounds) this.publish();
-    else this.timer ??= setTimeout(() => this.publish(), this.o.maxDelayMs ?? 20);
+    this.due = this.buf.length >= maxRounds;
+    this.timer ??= setTimeout(() => this.publish(), this.o.maxDelayMs ?? 20);
     if (this.inflight.size >= (this.o.window ?? 16)) return Promise.race(this.inflight).then(() => this.check());
     return undefined;
+  }
+
+  private due = false;
+
+  /**
+   * Publishes the buffered rounds when a record is due. The market calls this right after a move
+   * request, so the large record leaves behind the move in the socket write, off the round's
+   * critical path (the market then waits for the firms anyway).
+   */
+  publishIfDue(): void {
+    if (this.due) this.publish();
   }
 
   private check(): void {
@@ -51,6 +62,7 @@ export class RoundRecorder {
   private publish(): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
+    this.due = false;
     if (this.buf.length === 0) return;
     const { first, last } = this;
     const bytes = encodeRecordFromOutcomes(this.buf);
