@@ -128,14 +128,28 @@ const log = (s: string) => {
   lines.push(s);
 };
 try {
-  const r1 = Number(process.env.BENCH_ROUNDS_B1 ?? 5000);
-  const r1024 = Number(process.env.BENCH_ROUNDS_B1024 ?? 2000);
-  const floor1 = await floor(nats.url, r1, 1);
-  const fw1 = await framework(nats.url, r1, 1);
-  const floor1024 = await floor(nats.url, r1024, 1024);
-  const fw1024 = await framework(nats.url, r1024, 1024);
+  const r1 = Number(process.env.BENCH_ROUNDS_B1 ?? 15000);
+  const r1024 = Number(process.env.BENCH_ROUNDS_B1024 ?? 6000);
+  const reps = Number(process.env.BENCH_REPEATS ?? 3);
+  // Floor and framework alternate, each measured `reps` times; the median is reported (this
+  // machine's figures move by +-15% from run to run).
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
+  const measure = async (rounds: number, B: number) => {
+    const f: number[] = [];
+    const w: number[] = [];
+    for (let i = 0; i < reps; i++) {
+      f.push(await floor(nats.url, rounds, B));
+      w.push(await framework(nats.url, rounds, B));
+    }
+    process.stdout.write(`B=${B}: floor ${f.map((x) => x.toFixed(0)).join(", ")}; framework ${w.map((x) => x.toFixed(0)).join(", ")} rounds/s\n`);
+    return [median(f), median(w)] as const;
+  };
+  const [floor1, fw1] = await measure(r1, 1);
+  const [floor1024, fw1024] = await measure(r1024, 1024);
   log(`# Benchmarks\n\nMeasured by \`npm run bench\` on ${new Date().toISOString().slice(0, 10)} (${process.platform}, Node ${process.version}, ${(await import("node:os")).cpus().length} cores).`);
-  log("Round rate: 1 leader + 1 follower, fixed policies, market and each firm in its own process, JetStream recording on.");
+  log(
+    `Round rate: 1 leader + 1 follower, fixed policies, market and each firm in its own process, launched by \`stackelberg run\` (JetStream recording and the launcher's metrics on). Median of ${reps} runs of ${r1} rounds (B = 1) and ${r1024} rounds (B = 1024); rate between the first and last round cleared.`,
+  );
   log(`Floor: the same 5 messages per round (payload bytes at B = 1024: ${messageSizes(1024).join(", ")}) between bare NATS clients with no protocol logic, same server, same run.\n`);
   log("| batch B | floor rounds/s | framework rounds/s | framework / floor | market instances/s |");
   log("|---:|---:|---:|---:|---:|");
