@@ -143,11 +143,13 @@ export async function runExperiment(configFile: string | undefined, o: RunOption
       let lastLog = Date.now();
       for await (const m of messages) {
         let last: ReturnType<typeof roundMetrics> | undefined;
+        let chunk = "";
         for (const o of outcomesOf(m.data)) {
           last = roundMetrics(o, eq);
-          metrics.write(`${JSON.stringify(last)}\n`);
+          chunk += `${JSON.stringify(last)}\n`;
           summary.add(last);
         }
+        metrics.write(chunk);
         const n = summary.count;
         const secs = (Date.now() - started) / 1000;
         const distance = last?.distance ?? Number.NaN;
