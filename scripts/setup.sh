@@ -11,7 +11,9 @@ fi
 
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   echo "setup: installing npm packages"
-  if [ -f package-lock.json ]; then npm ci --no-audit --no-fund; else npm install --no-audit --no-fund; fi
+  # npm install, not npm ci: the lock file cannot list every platform build of optional packages
+  # (biome, tfjs-node) that this registry lacks, and npm ci refuses such a lock.
+  npm install --no-audit --no-fund
 fi
 
 find_nats() {
