@@ -2,7 +2,8 @@
  * The market-clearing service: the thin adapter between the bus and the round state machine.
  * It registers firms, turns machine decisions into messages (move requests, rejects, outcomes),
  * runs the deadline timer, clears through market/economics, and records every cleared round
- * in JetStream (idempotent message id <run>-<round>) without blocking the next round on the ack.
+ * in JetStream (batches of rounds, idempotent message id <run>-<first>-<last>) without blocking
+ * the next round on the ack.
  */
 import type { Logger } from "pino";
 import {
@@ -275,7 +276,7 @@ export class MarketService {
     this.buildObservation(round);
     this.inStartRound = true;
     try {
-      this.handle(this.machine.startRound(round, this.now()));
+      this.handle(this.machine.startRound(round, this.now(), round % this.exp.market.roundsPerEpisode === 0));
     } finally {
       this.inStartRound = false;
     }

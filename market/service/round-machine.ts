@@ -135,11 +135,15 @@ export class RoundMachine {
     this.lastQuantities.set(q);
   }
 
-  /** Starts round `round` (strictly after the previous one): opens tier 0. */
-  startRound(round: number, now: number): Decision[] {
+  /**
+   * Starts round `round` (strictly after the previous one): opens tier 0. At an episode start the
+   * "last" default action has no last quantity: it plays 0.
+   */
+  startRound(round: number, now: number, episodeStart = false): Decision[] {
     if (round <= this.round) throw new RangeError(`round ${round} must follow round ${this.round}`);
     if (this.openTier !== null) throw new Error(`round ${this.round} is still open`);
     this.round = round;
+    if (episodeStart) this.lastQuantities.fill(0);
     for (const s of this.slots) {
       s.submitted = false;
       s.absent = false;
@@ -162,8 +166,14 @@ export class RoundMachine {
     const out: Decision[] = [
       { kind: "open-tier", round: this.round, tier, deadline: this.deadline, committed: this.committedTotal(tier), firmIndexes: members },
     ];
-    if (this.tierComplete(tier)) out.push(...this.close(now));
+    // With no active firm anywhere (all evicted or gone), rounds still wait for their deadlines:
+    // clearing thousands of default-only rounds at once would leave no time to re-register.
+    if (this.tierComplete(tier) && this.anyActive()) out.push(...this.close(now));
     return out;
+  }
+
+  private anyActive(): boolean {
+    return this.slots.some((s) => s.registered && !s.evicted);
   }
 
   private committedTotal(tier: number): Float64Array {
@@ -238,6 +248,11 @@ export class RoundMachine {
    * `quantities` are already decoded. Returns rejects, or the decisions the acceptance caused.
    */
   submit(subjectFirmId: string, payloadFirmId: string, round: number, quantities: ArrayLike<number>, now: number): Decision[] {
+    // A firm whose tier is not open yet was not asked to move: refuse it before the clock may open
+    // its tier (it cannot have seen the earlier tiers' quantities).
+    const early = this.byId.get(subjectFirmId);
+    if (early && payloadFirmId === subjectFirmId && early.registered && !early.evicted && round === this.round && this.openTier !== null && early.tier > this.openTier)
+      return [...this.tick(now), this.reject(subjectFirmId, RejectCode.OUT_OF_ORDER, detail.outOfOrder(subjectFirmId, early.tier, this.openTier, round))];
     const out = this.tick(now);
     const reject = this.check(subjectFirmId, payloadFirmId, round, quantities);
     if (reject !== null) return [...out, reject];

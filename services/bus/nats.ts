@@ -21,6 +21,8 @@ export interface NatsBusOptions {
  */
 export class NatsBus implements Bus {
   private js: JetStreamClient | undefined;
+  /** Called when a message handler throws (after logging); processes use it to fail loudly. */
+  onHandlerError: ((err: Error, subject: string) => void) | undefined;
 
   private constructor(
     readonly nc: NatsConnection,
@@ -80,7 +82,13 @@ export class NatsBus implements Bus {
           this.log.error({ err, subject }, "subscription error");
           return;
         }
-        handler({ subject: msg.subject, data: msg.data, respond: (d) => msg.respond(d) });
+        // A throw here would end nats-core's reader loop and leave the process deaf: contain it.
+        try {
+          handler({ subject: msg.subject, data: msg.data, respond: (d) => msg.respond(d) });
+        } catch (err) {
+          this.log.error({ err, subject }, "message handler failed");
+          this.onHandlerError?.(err as Error, subject);
+        }
       },
     });
     return { unsubscribe: () => sub.unsubscribe() };

@@ -1,7 +1,8 @@
 /**
- * The durable record of a run: a JetStream stream capturing the outcome subject. Every cleared
- * round is one message with id <run>-<round>; a run's results can be rebuilt from it and a
- * restarted market resumes after its last round.
+ * The durable record of a run: a JetStream stream on the record subject. Each message is a
+ * RoundRecord holding consecutive cleared rounds (idempotent id <run>-<first>-<last>); together
+ * they hold every cleared round. A run's results are rebuilt from it and a restarted market
+ * resumes after its last round.
  */
 import { DeliverPolicy, type JetStreamManager, jetstream, RetentionPolicy, StorageType } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";

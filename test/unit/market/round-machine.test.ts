@@ -130,4 +130,39 @@ describe("round machine", () => {
     expect(() => new RoundMachine({ ...cfg, batch: 0 })).toThrow("market.batch must be a positive integer");
     expect(() => new RoundMachine({ ...cfg, firms: [cfg.firms[2]!, cfg.firms[0]!] })).toThrow("sorted");
   });
+
+  it("round machine - the last-quantity default plays 0 at an episode start", () => {
+    const m = ready("last");
+    m.startRound(0, 0, true);
+    m.submit("leader", "leader", 0, [10, 20], 1);
+    m.submit("f1", "f1", 0, [1, 2], 2);
+    m.submit("f2", "f2", 0, [3, 4], 3);
+    m.startRound(1, 100, true);
+    m.submit("leader", "leader", 1, [10, 20], 101);
+    m.submit("f1", "f1", 1, [1, 2], 102);
+    const c = clearOf(m.tick(5000));
+    expect(Array.from(c?.quantities ?? []).slice(2, 4)).toEqual([0, 0]);
+  });
+
+  it("round machine - a follower that submits after the leaders' deadline but before its tier opened is OUT_OF_ORDER", () => {
+    const m = ready();
+    m.startRound(0, 0);
+    const out = m.submit("f1", "f1", 0, [1, 1], 2000);
+    expect(out.some((d) => d.kind === "open-tier" && d.tier === 1)).toBe(true);
+    expect(rejects(out)).toEqual([RejectCode.OUT_OF_ORDER]);
+    expect(rejects(m.submit("f1", "f1", 0, [1, 1], 2001))).toEqual([]);
+  });
+
+  it("round machine - with every firm evicted, rounds still wait for their deadlines", () => {
+    const m = new RoundMachine({ ...cfg, maxMisses: 1 });
+    for (const f of cfg.firms) m.register(f.id, f.tier);
+    m.startRound(0, 0);
+    expect(clearOf(m.tick(1000))).toBeUndefined(); // tier 0 closes, tier 1 opens
+    expect(clearOf(m.tick(2000))?.evicted).toEqual([true, true, true]);
+    const next = m.startRound(1, 2000);
+    expect(clearOf(next)).toBeUndefined();
+    expect(clearOf(m.tick(2500))).toBeUndefined();
+    expect(clearOf(m.tick(3000))).toBeUndefined();
+    expect(clearOf(m.tick(4000))?.absent).toEqual([true, true, true]);
+  });
 });
