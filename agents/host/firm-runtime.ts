@@ -66,6 +66,8 @@ export class FirmRuntime {
       this.resolveFinished = res;
       this.rejectFinished = rej;
     });
+    // done() may never be awaited (an abort during start()): keep the rejection handled.
+    this.finished.catch(() => {});
   }
 
   get run(): RunView {
@@ -94,7 +96,9 @@ export class FirmRuntime {
         if (r.code === RejectCode.UNKNOWN_FIRM) this.reRegister("market does not know this firm");
       }),
     );
-    const reply = await this.register();
+    // Fetch the run's parameters first, build the policy (and load its checkpoint), and only then
+    // register for real: the market starts the run once every firm is ready to move.
+    const reply = await this.register(true);
     const p = reply.params!;
     this.view = {
       runId: p.runId ?? this.opts.runId,
@@ -123,6 +127,7 @@ export class FirmRuntime {
       this.log.info({ loaded, dir: this.opts.checkpointDir }, loaded ? "policy resumed from checkpoint" : "no checkpoint to resume from");
     }
     if (this.opts.metricsFile && this.policy.metrics) this.metricsOut = createWriteStream(this.opts.metricsFile, { flags: "a" });
+    await this.register(false);
     this.ready = true;
     this.log.info({ policy: this.policy.kind, tier: this.opts.tier, batch: this.view.batch }, "firm registered");
     // Messages that arrived while the policy was being built are handled now, in order.
@@ -135,7 +140,7 @@ export class FirmRuntime {
   private metricsOut: WriteStream | undefined;
   private readonly early: Array<() => void> = [];
 
-  private async register(): Promise<RegisterReply> {
+  private async register(preparing = false): Promise<RegisterReply> {
     const { bus, firmId } = this.opts;
     const req = encode.register({
       protocolVersion: PROTOCOL_VERSION,
@@ -143,6 +148,7 @@ export class FirmRuntime {
       role: this.opts.role === "leader" ? Role.ROLE_LEADER : Role.ROLE_FOLLOWER,
       tier: this.opts.tier,
       capabilities: this.opts.capabilities ?? [],
+      preparing,
     });
     const until = Date.now() + (this.opts.registerTimeoutMs ?? 60_000);
     for (;;) {
@@ -276,12 +282,21 @@ export class FirmRuntime {
   }
 
   /** Saves the policy under checkpointDir (when both exist). */
-  async checkpoint(label: string): Promise<void> {
-    if (!this.opts.checkpointDir || !this.policy?.save) return;
-    const t0 = Date.now();
-    await this.policy.save(this.opts.checkpointDir);
-    this.log.info({ label, ms: Date.now() - t0 }, "checkpoint saved");
+  checkpoint(label: string): Promise<void> {
+    const dir = this.opts.checkpointDir;
+    const policy = this.policy;
+    if (!dir || !policy?.save) return Promise.resolve();
+    // One save at a time: overlapping saves could mix files of two checkpoints.
+    const next = this.saving.then(async () => {
+      const t0 = Date.now();
+      await policy.save?.(dir);
+      this.log.info({ label, ms: Date.now() - t0 }, "checkpoint saved");
+    });
+    this.saving = next.catch(() => {});
+    return next;
   }
+
+  private saving: Promise<void> = Promise.resolve();
 
   private onControl(data: Uint8Array): void {
     const c = decode.control(data);

@@ -198,7 +198,7 @@ export class MarketService {
       rejectWith(RejectCode.VERSION, detail.version(firmId, reg.protocolVersion ?? 0));
       return;
     }
-    const r = this.machine.register(firmId, reg.tier ?? 0);
+    const r = reg.preparing ? this.machine.checkRegistration(firmId, reg.tier ?? 0) : this.machine.register(firmId, reg.tier ?? 0);
     if (r !== null) {
       rejectWith(r.code, r.detail);
       return;
@@ -212,7 +212,7 @@ export class MarketService {
         currentRound: Math.max(this.nextRound, this.machine.currentRound),
       }),
     );
-    this.log.info({ firmId, tier: reg.tier, capabilities: reg.capabilities }, "firm registered");
+    this.log.info({ firmId, tier: reg.tier, capabilities: reg.capabilities, preparing: reg.preparing ?? false }, "firm registered");
     if (!this.started && this.machine.allRegistered()) {
       this.started = true;
       // Let the reply reach the firm before the first move request.

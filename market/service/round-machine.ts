@@ -111,13 +111,21 @@ export class RoundMachine {
     return this.byId.get(firmId)?.index;
   }
 
-  /** Registration (idempotent): returns a reject decision, or null when accepted. A re-registration lifts an eviction. */
-  register(firmId: string, tier: number): Extract<Decision, { kind: "reject" }> | null {
+  /** Whether `firmId` may register for `tier`: a reject decision, or null. Changes nothing. */
+  checkRegistration(firmId: string, tier: number): Extract<Decision, { kind: "reject" }> | null {
     const s = this.byId.get(firmId);
     if (s === undefined)
       return this.reject(firmId, RejectCode.NOT_IN_RUN, detail.notInRun(firmId, "is not a firm of this run's configuration"));
     if (s.tier !== tier)
       return this.reject(firmId, RejectCode.NOT_IN_RUN, detail.notInRun(firmId, `registered for tier ${tier} but the run places it in tier ${s.tier}`));
+    return null;
+  }
+
+  /** Registration (idempotent): returns a reject decision, or null when accepted. A re-registration lifts an eviction. */
+  register(firmId: string, tier: number): Extract<Decision, { kind: "reject" }> | null {
+    const bad = this.checkRegistration(firmId, tier);
+    if (bad !== null) return bad;
+    const s = this.byId.get(firmId)!;
     s.registered = true;
     s.evicted = false;
     s.misses = 0;

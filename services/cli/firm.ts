@@ -2,7 +2,7 @@ import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { FirmRuntime, makePolicyFactory } from "../../agents/index.js";
 import { NatsBus } from "../bus/index.js";
-import { ConfigError } from "../errors.js";
+import { ConfigError, Interrupted } from "../errors.js";
 import { loadExperiment } from "../config/index.js";
 import { rootLogger } from "../log.js";
 
@@ -46,8 +46,12 @@ export async function firmCommand(o: FirmCommandOptions): Promise<void> {
           : {}),
       }),
   );
+  // On a signal, save each policy first (bounded in time) so `run --resume` continues training.
   const stop = () => {
-    for (const r of runtimes) r.abort(new Error("firm stopped by signal"));
+    const limit = new Promise<void>((r) => setTimeout(r, 10_000).unref());
+    void Promise.race([Promise.allSettled(runtimes.map((r) => r.checkpoint("signal"))), limit]).then(() => {
+      for (const r of runtimes) r.abort(new Interrupted("firm stopped by signal"));
+    });
   };
   process.once("SIGINT", stop);
   process.once("SIGTERM", stop);

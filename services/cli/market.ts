@@ -1,6 +1,7 @@
 import { MarketService } from "../../market/service/index.js";
 import { NatsBus } from "../bus/index.js";
 import { loadExperiment } from "../config/index.js";
+import { ConfigError } from "../errors.js";
 import { rootLogger } from "../log.js";
 import { ensureRecordStream, readRecord } from "../report/record.js";
 
@@ -17,6 +18,15 @@ export async function marketCommand(o: MarketCommandOptions): Promise<void> {
   const exp = loadExperiment(o.config);
   const log = rootLogger("market");
   const bus = await NatsBus.connect({ servers: o.nats, name: `stk-market-${o.run}`, logger: log });
+  // The largest message of a round is the outcome: price, quantity and profit per firm per instance.
+  const outcomeBytes = 8 * exp.market.batch * (1 + 2 * exp.firms.length) + 1024;
+  const maxPayload = bus.nc.info?.max_payload ?? 1_048_576;
+  if (outcomeBytes > maxPayload) {
+    await bus.close();
+    throw new ConfigError(
+      `market.batch ${exp.market.batch} with ${exp.firms.length} firms makes outcomes of about ${Math.round(outcomeBytes / 1024)} KiB, above the NATS server's max_payload of ${Math.round(maxPayload / 1024)} KiB; lower market.batch or raise max_payload`,
+    );
+  }
   const recordBus = await NatsBus.connect({ servers: o.nats, name: `stk-market-record-${o.run}`, logger: log });
   const jsm = await bus.jetstreamManager();
   await ensureRecordStream(jsm, o.run);

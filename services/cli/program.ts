@@ -1,4 +1,5 @@
 import type { Command } from "commander";
+import { EconomicsConfigError, EquilibriumError } from "../../market/economics/index.js";
 import { ConfigError, Interrupted, ProtocolError, RuntimeFailure } from "../errors.js";
 import { runExperiment } from "../launcher/run.js";
 import { rootLogger } from "../log.js";
@@ -63,7 +64,13 @@ export async function runCli(program: Command, argv: string[]): Promise<void> {
   try {
     await program.parseAsync(argv);
   } catch (err) {
-    if (err instanceof ConfigError || err instanceof ProtocolError || err instanceof RuntimeFailure) {
+    if (
+      err instanceof ConfigError ||
+      err instanceof ProtocolError ||
+      err instanceof RuntimeFailure ||
+      err instanceof EconomicsConfigError ||
+      err instanceof EquilibriumError
+    ) {
       process.stderr.write(`stackelberg: ${err.message}\n`);
       process.exitCode = err instanceof Interrupted ? err.exitCode : 2;
       return;

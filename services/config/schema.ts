@@ -11,7 +11,12 @@ const posInt = () => z.number().int({ message: "expected a positive integer" }).
 
 export const demandSchema = z.discriminatedUnion("kind", [
   z.strictObject({ kind: z.literal("linear"), a: positive(), b: positive() }),
-  z.strictObject({ kind: z.literal("constant-elasticity"), A: positive(), elasticity: positive() }),
+  z.strictObject({
+    kind: z.literal("constant-elasticity"),
+    A: positive(),
+    // With elasticity <= 1 revenue grows as output shrinks: no firm has a profit-maximising quantity.
+    elasticity: finite().refine((v) => v > 1, { message: "expected a number > 1 (with elasticity <= 1 no equilibrium exists)" }),
+  }),
   z.strictObject({ kind: z.literal("exponential"), a: positive(), b: positive() }),
 ]);
 
@@ -151,7 +156,7 @@ export const experimentSchema = z
       episodes: posInt().default(100),
       /** Upper end of the allowed quantity range [0, quantityMax]; defaults from demand. */
       quantityMax: positive().optional(),
-      deadlineMs: posInt().default(5000),
+      deadlineMs: posInt().max(3_600_000, { message: "expected at most 3600000 (one hour)" }).default(5000),
       defaultAction: z.enum(["last", "zero", "exclude"]).default("last"),
       maxMisses: posInt().default(3),
     }),

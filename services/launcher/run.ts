@@ -75,6 +75,7 @@ export async function runExperiment(configFile: string | undefined, o: RunOption
   const children: { name: string; proc: ChildProcess; logFile: string }[] = [];
   let bus: NatsBus | undefined;
   let bar: cliProgress.SingleBar | undefined;
+  let ending = false;
   const onSignal = () => {
     abort(new Interrupted(`interrupted: run stopped; the rounds cleared so far are in ${outDir}`));
   };
@@ -107,7 +108,7 @@ export async function runExperiment(configFile: string | undefined, o: RunOption
       });
       children.push({ name, proc, logFile });
       proc.once("exit", (code, signal) => {
-        if (code !== 0) {
+        if (code !== 0 && !ending) {
           const tail = readFileSync(logFile, "utf8").trim().split("\n").slice(-5).join("\n");
           abort(new RuntimeFailure(`${name} process exited with ${signal ?? `code ${code}`}; its log ${logFile} ends:\n${tail}`));
         }
@@ -117,14 +118,23 @@ export async function runExperiment(configFile: string | undefined, o: RunOption
 
     const common = ["--config", config, "--nats", url, "--run", runId];
     const market = spawnChild("market", ["market", ...common, ...(o.resume ? ["--resume"] : [])]);
-    const marketExit = new Promise<void>((res) => market.once("exit", (code) => code === 0 && res()));
-    const firmExits = exp.firms.map((f) => {
-      const p = spawnChild(`firm-${f.id}`, ["firm", ...common, "--firm", f.id, "--out", outDir, ...(o.resume ? ["--resume"] : [])]);
-      return new Promise<void>((res) => p.once("exit", (code) => code === 0 && res()));
-    });
+    const total = exp.market.totalRounds;
+    let recorded = 0;
+    const marketExit = new Promise<void>((res) =>
+      market.once("exit", (code) => {
+        if (code !== 0) return;
+        // A market that stops cleanly before the last round (stopped by hand) ends the run too;
+        // give the record a moment to reach us, then report what is missing.
+        setTimeout(() => {
+          if (recorded < total) abort(new RuntimeFailure(`the market stopped after ${recorded} of ${total} rounds; resume with --resume ${outDir}`));
+        }, 5000).unref();
+        res();
+      }),
+    );
+    const firmProcs = exp.firms.map((f) => spawnChild(`firm-${f.id}`, ["firm", ...common, "--firm", f.id, "--out", outDir, ...(o.resume ? ["--resume"] : [])]));
+    const firmExits = firmProcs.map((p) => new Promise<void>((res) => p.once("exit", (code) => (code === 0 || ending) && res())));
 
     // Follow the record: it is the authority, so metrics.jsonl is exactly what was recorded.
-    const total = exp.market.totalRounds;
     const metricsFile = join(outDir, "metrics.jsonl");
     const metrics = createWriteStream(metricsFile, { flags: "w" });
     const summary = new SummaryBuilder(eq, total);
@@ -151,6 +161,7 @@ export async function runExperiment(configFile: string | undefined, o: RunOption
         }
         metrics.write(chunk);
         const n = summary.count;
+        recorded = n;
         const secs = (Date.now() - started) / 1000;
         const distance = last?.distance ?? Number.NaN;
         if (bar) bar.update(n, { rate: (n / secs).toFixed(0), distance: distance.toExponential(2) });
@@ -161,7 +172,17 @@ export async function runExperiment(configFile: string | undefined, o: RunOption
         if (n >= total) break;
       }
     })();
-    await Promise.race([Promise.all([follow, marketExit, ...firmExits]), aborted]);
+    await Promise.race([Promise.all([follow, marketExit]), aborted]);
+    // Every round is recorded and the market is done. Firms exit on END_OF_RUN after saving their
+    // policies; one that missed it (plain NATS does not redeliver) is stopped after a grace period.
+    const grace = setTimeout(() => {
+      ending = true;
+      for (const p of firmProcs) if (p.exitCode === null && p.signalCode === null) p.kill("SIGTERM");
+      log.warn("a firm did not exit after the end of the run; stopped it");
+    }, 60_000);
+    grace.unref();
+    await Promise.race([Promise.all(firmExits), aborted]);
+    clearTimeout(grace);
     await messages.close();
     await new Promise<void>((r) => metrics.end(r));
     bar?.stop();

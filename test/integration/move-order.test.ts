@@ -48,7 +48,7 @@ describe("move order", () => {
     const run = "moveorder";
     const cfg = writeExperiment({
       name: "move-order",
-      market: { demand: { kind: "linear", a: 100, b: 1 }, batch: 2, episodes: 3, quantityMax: 100, deadlineMs: 1500, maxMisses: 5 },
+      market: { demand: { kind: "linear", a: 100, b: 1 }, batch: 2, roundsPerEpisode: 3, episodes: 1, quantityMax: 100, deadlineMs: 1500, maxMisses: 5 },
       firms: [
         { id: "leader", role: "leader", cost: { kind: "linear", c: 10 }, policy: { kind: "fixed", quantity: 1 } },
         { id: "follower", role: "follower", cost: { kind: "linear", c: 10 }, policy: { kind: "fixed", quantity: 1 } },
