@@ -27,29 +27,25 @@ export async function ensureRecordStream(jsm: JetStreamManager, runId: string): 
   });
 }
 
-/** Number of record messages in the stream (0 when the stream does not exist). */
-export async function recordMessages(jsm: JetStreamManager, runId: string): Promise<number> {
-  try {
-    const info = await jsm.streams.info(runSubjects(runId).stream);
-    return info.state.messages;
-  } catch {
-    return 0;
-  }
-}
-
 /** Outcomes held by one record message. */
 export function outcomesOf(data: Uint8Array): Outcome[] {
   return decode.record(data).outcomes ?? [];
 }
 
-/** Reads every recorded outcome in order (round 0 first). */
+/** Reads every recorded outcome in order (round 0 first), up to the record's end when called. */
 export async function readRecord(nc: NatsConnection, runId: string, onOutcome?: (o: Outcome) => void): Promise<Outcome[]> {
   const s = runSubjects(runId);
   const js = jetstream(nc);
   const jsm = await js.jetstreamManager();
-  const total = await recordMessages(jsm, runId);
   const out: Outcome[] = [];
-  if (total === 0) return out;
+  let lastSeq: number;
+  try {
+    const info = await jsm.streams.info(s.stream);
+    if (info.state.messages === 0) return out;
+    lastSeq = info.state.last_seq;
+  } catch {
+    return out;
+  }
   const c = await js.consumers.get(s.stream, { deliver_policy: DeliverPolicy.All });
   const it = await c.consume();
   for await (const m of it) {
@@ -57,7 +53,9 @@ export async function readRecord(nc: NatsConnection, runId: string, onOutcome?: 
       if (onOutcome) onOutcome(o);
       else out.push(o);
     }
-    if (m.info.pending === 0) break;
+    // Stop at the last message that existed when the read began (the stream may still grow).
+    if (m.seq >= lastSeq) break;
   }
+  await it.close();
   return out;
 }
