@@ -1,0 +1,71 @@
+/**
+ * A minimal outside agent: everything it uses is the protobuf contract (proto/stackelberg/v1) and
+ * the subject protocol (docs/protocol.md); no code of the framework's firm runtime. It plays a
+ * constant quantity in every instance. Any language with a NATS client and protobuf works the same.
+ *
+ *   node dist/services/cli/main.js market --config experiments/duopoly-linear.yaml --nats nats://127.0.0.1:4222 --run demo
+ *   node dist/services/cli/main.js firm --config experiments/duopoly-linear.yaml --nats nats://127.0.0.1:4222 --run demo --firm leader
+ *   node dist/examples/outside-agent.js nats://127.0.0.1:4222 demo follower 1 22.5
+ */
+import { connect } from "@nats-io/transport-node";
+import { ControlKind, decode, encode, PROTOCOL_VERSION, Role } from "../services/bus/index.js";
+
+const [url = "nats://127.0.0.1:4222", run = "demo", firmId = "follower", tierArg = "1", quantityArg = "22.5"] = process.argv.slice(2);
+const tier = Number(tierArg);
+const quantity = Number(quantityArg);
+const nc = await connect({ servers: url });
+
+const register = async (preparing: boolean) => {
+  const req = encode.register({
+    protocolVersion: PROTOCOL_VERSION,
+    firmId,
+    role: tier === 0 ? Role.ROLE_LEADER : Role.ROLE_FOLLOWER,
+    tier,
+    capabilities: ["example"],
+    preparing,
+  });
+  // The market may not be up yet: retry for a while.
+  let data: Uint8Array | undefined;
+  for (let attempt = 0; data === undefined; attempt++) {
+    try {
+      data = (await nc.request(`stk.${run}.register.${firmId}`, req, { timeout: 2000 })).data;
+    } catch (err) {
+      if (attempt >= 100) throw err;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+  const reply = decode.registerReply(data);
+  if (!reply.accepted) throw new Error(`registration refused: ${reply.reject?.detail}`);
+  return reply;
+};
+
+// Subscribe first, then register: the first move request may follow the registration at once.
+nc.subscribe(`stk.${run}.move.${tier}`, {
+  callback: (_err, msg) => {
+    const move = decode.move(msg.data);
+    if (!(move.tierFirmIds ?? []).includes(firmId)) return;
+    const quantities = new Array<number>(move.batch ?? 1).fill(quantity);
+    nc.publish(`stk.${run}.submit.${firmId}`, encode.submission({ runId: run, firmId, round: move.round, quantities }));
+  },
+});
+nc.subscribe(`stk.${run}.reject.${firmId}`, { callback: (_e, m) => console.error("rejected:", decode.reject(m.data).detail) });
+nc.subscribe(`stk.${run}.outcome`, {
+  callback: (_e, m) => {
+    const o = decode.outcome(m.data);
+    const f = (o.firmIds ?? []).indexOf(firmId);
+    console.log(`round ${o.round}: price ${o.prices?.[0]}, my profit ${o.profits?.[f * (o.batch ?? 1)]}`);
+  },
+});
+const ended = new Promise<void>((resolve) =>
+  nc.subscribe(`stk.${run}.control`, {
+    callback: (_e, m) => {
+      if (decode.control(m.data).kind === ControlKind.END_OF_RUN) resolve();
+    },
+  }),
+);
+
+const { params } = await register(true); // fetch the run's parameters
+console.log(`run ${params?.runId}: batch ${params?.batch}, ${params?.totalRounds} rounds, quantities in [0, ${params?.quantityMax}]`);
+await register(false); // ready to move
+await ended;
+await nc.drain();
