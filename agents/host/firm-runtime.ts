@@ -118,6 +118,8 @@ export class FirmRuntime {
       observationNames: p.observationNames ?? [],
     };
     this.lastQuantity = new Float64Array(this.view.batch);
+    const me = this.view.firms.find((f) => f.id === firmId);
+    this.mc0 = me ? marginalCost(me.cost, 0, 0) : 0;
     this.policy = await this.opts.makePolicy(this.view);
     // A policy that never observes outcomes (fixed, oracle) does not need the largest message of
     // the round delivered to it.
@@ -137,6 +139,8 @@ export class FirmRuntime {
   private ready = false;
   /** This firm's last submitted quantities (length B), for move requests that leave them out. */
   private lastQuantity = new Float64Array(0);
+  /** Marginal cost at zero output from the firm's cost function, for move requests that leave it out. */
+  private mc0 = 0;
   private metricsOut: WriteStream | undefined;
   private readonly early: Array<() => void> = [];
 
@@ -230,7 +234,7 @@ export class FirmRuntime {
       committed,
       ownLastQuantity: lastQ.length > 0 ? Float64Array.from(lastQ.slice(k * B, (k + 1) * B)) : this.lastQuantity.slice(),
       ownMarginalCost:
-        mcs.length > 0 ? Float64Array.from(mcs.slice(k * B, (k + 1) * B)) : new Float64Array(B).fill(this.constantMc()),
+        mcs.length > 0 ? Float64Array.from(mcs.slice(k * B, (k + 1) * B)) : new Float64Array(B).fill(this.mc0),
     };
     const submit = (q: Float64Array) => {
       this.stats.moves++;
@@ -275,11 +279,6 @@ export class FirmRuntime {
     if (this.metricsOut && this.policy.metrics) this.metricsOut.write(`${JSON.stringify({ round: Number(o.round ?? 0), ...this.policy.metrics() })}\n`);
   }
 
-  /** Marginal cost at zero output from the firm's cost function (when the market does not send it). */
-  private constantMc(): number {
-    const me = this.view.firms.find((f) => f.id === this.opts.firmId);
-    return me ? marginalCost(me.cost, 0, 0) : 0;
-  }
 
   /** Saves the policy under checkpointDir (when both exist). */
   checkpoint(label: string): Promise<void> {

@@ -18,8 +18,6 @@ export interface PolicyEnv {
 
 /** Returns the `makePolicy` callback a FirmRuntime calls once the run's parameters are known. */
 export function makePolicyFactory(exp: Experiment, firm: ResolvedFirm, env: PolicyEnv): (run: RunView) => Promise<Policy> {
-  void exp;
-  void env;
   return async (run: RunView) => {
     const p = firm.policy;
     switch (p.kind) {

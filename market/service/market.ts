@@ -16,6 +16,7 @@ import {
   type Outcome,
   PROTOCOL_VERSION,
   RejectCode,
+  isSubjectToken,
   type RunSubjects,
   runSubjects,
   type TierQuantities,
@@ -85,6 +86,9 @@ export class MarketService {
   private readonly F: number;
   private observation: Float64Array;
   private readonly columns: ObservationName[];
+  /** Firm indexes and ids of each tier (firm-id order). */
+  private readonly tierMembers: number[][];
+  private readonly tierIds: string[][];
   /** Whether move requests carry own last quantities / marginal costs (only when they matter). */
   private readonly sendLast: boolean;
   private readonly sendMc: boolean;
@@ -126,6 +130,10 @@ export class MarketService {
     this.result = allocClearResult(this.F, this.B);
     this.phases = phasesOf(this.exp);
     this.columns = observationNames(this.exp);
+    this.tierMembers = Array.from({ length: this.exp.tiers }, (_, t) =>
+      this.exp.firms.flatMap((f, i) => (f.tier === t ? [i] : [])),
+    );
+    this.tierIds = this.tierMembers.map((m) => m.map((i) => this.exp.firms[i]!.id));
     this.observation = new Float64Array(this.B * this.columns.length);
     this.sendLast = (m.dynamics.adjustmentCost ?? 0) > 0;
     this.sendMc = this.exp.firms.some((f) => f.cost.kind === "learning-by-doing");
@@ -141,7 +149,8 @@ export class MarketService {
       const round = Number(o.round ?? 0);
       if (round !== expected) throw new Error(`record is not contiguous: round ${round} where ${expected} was expected`);
       const q = Float64Array.from(o.quantities ?? []);
-      this.afterClear(round, q, Float64Array.from(o.prices ?? []));
+      this.resetAtEpisodeStart(round);
+      this.afterClear(q, Float64Array.from(o.prices ?? []));
       expected++;
     }
     this.nextRound = expected;
@@ -285,15 +294,7 @@ export class MarketService {
   private buildObservation(round: number): void {
     const T = this.exp.market.roundsPerEpisode;
     const step = round % T;
-    if (step === 0) {
-      const { state } = this;
-      state.shift.fill(0);
-      state.cumulative.fill(0);
-      state.lastQuantity.fill(0);
-      state.firstRound = true;
-      this.lastPrice.fill(0);
-      this.lastTotal.fill(0);
-    }
+    this.resetAtEpisodeStart(round);
     const C = this.columns.length;
     const o = this.observation;
     this.columns.forEach((name, j) => {
@@ -307,12 +308,12 @@ export class MarketService {
       if (d.kind === "reject") {
         this.stats.rejects++;
         this.log.debug({ firmId: d.firmId, code: d.code, detail: d.detail }, "submission rejected");
-        if (this.subj.firmOf(this.subj.reject(d.firmId.length > 0 ? d.firmId : "unknown")) !== undefined) {
+        // The id comes from a subject token; one our subject names cannot carry gets no reply.
+        if (isSubjectToken(d.firmId))
           this.bus.publish(
-            this.subj.reject(d.firmId.length > 0 ? d.firmId : "unknown"),
-            encode.reject({ code: d.code, detail: d.detail, round: Math.max(0, d.round), firmId: d.firmId, subject: this.subj.submit(d.firmId || "unknown") }),
+            this.subj.reject(d.firmId),
+            encode.reject({ code: d.code, detail: d.detail, round: Math.max(0, d.round), firmId: d.firmId, subject: this.subj.submit(d.firmId) }),
           );
-        }
       } else if (d.kind === "open-tier") {
         this.publishMove(d);
         this.recorder.publishIfDue();
@@ -348,10 +349,10 @@ export class MarketService {
     const B = this.B;
     const committed: TierQuantities[] = [];
     for (let t = 0; t < d.tier; t++) {
-      const members = this.exp.firms.map((f, i) => ({ f, i })).filter(({ f }) => f.tier === t);
+      const members = this.tierMembers[t] ?? [];
       const q = new Float64Array(members.length * B);
-      members.forEach(({ i }, k) => q.set(this.machine.quantitiesOf(i), k * B));
-      committed.push({ tier: t, firmIds: members.map(({ f }) => f.id), quantities: q as unknown as number[] });
+      members.forEach((i, k) => q.set(this.machine.quantitiesOf(i), k * B));
+      committed.push({ tier: t, firmIds: this.tierIds[t] ?? [], quantities: q as unknown as number[] });
     }
     const ids = d.firmIndexes.map((i) => this.exp.firms[i]!.id);
     const ownLast = new Float64Array(this.sendLast ? ids.length * B : 0);
@@ -421,7 +422,7 @@ export class MarketService {
       return;
     }
     this.opts.onCleared?.({ round: d.round, episode: Math.floor(d.round / T), step, outcome, result: r });
-    this.afterClear(d.round, d.quantities, r.prices);
+    this.afterClear(d.quantities, r.prices);
     if (obsBefore) {
       this.buildObservation(d.round + 1);
       this.bus.publish(
@@ -461,15 +462,20 @@ export class MarketService {
     }
   }
 
-  /** Advances the market dynamics past a cleared round. */
-  private afterClear(round: number, quantities: Float64Array, prices: Float64Array): void {
+  /** At an episode's first round the dynamic state (shock, cumulative output, last quantities) restarts. */
+  private resetAtEpisodeStart(round: number): void {
+    if (round % this.exp.market.roundsPerEpisode !== 0) return;
+    this.state.shift.fill(0);
+    this.state.cumulative.fill(0);
+    this.state.lastQuantity.fill(0);
+    this.state.firstRound = true;
+    this.lastPrice.fill(0);
+    this.lastTotal.fill(0);
+  }
+
+  /** Advances the market dynamics past a cleared round (its episode already started). */
+  private afterClear(quantities: Float64Array, prices: Float64Array): void {
     const B = this.B;
-    if (round % this.exp.market.roundsPerEpisode === 0) {
-      this.state.shift.fill(0);
-      this.state.cumulative.fill(0);
-      this.state.lastQuantity.fill(0);
-      this.state.firstRound = true;
-    }
     advanceState(this.model, this.state, quantities, this.rng);
     this.lastPrice.set(prices);
     this.lastTotal.fill(0);
