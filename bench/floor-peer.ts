@@ -2,13 +2,15 @@
  * The messaging floor: the same 5 messages per round as the protocol (move to tier 0, leader's
  * submission, move to tier 1, follower's submission, outcome) with payloads of the same size,
  * exchanged by bare NATS clients in separate processes with no protocol logic at all.
- * Usage: node floor-peer.js market|leader|follower <url> <rounds> <move0> <submission> <move1> <outcome>
- * (the last four: payload sizes in bytes, measured from the framework's own encoded messages)
+ * Usage: node floor-peer.js market|leader|follower <url> <rounds> <warmup> <move0> <submission> <move1> <outcome>
+ * (the last four: payload sizes in bytes, measured from the framework's own encoded messages). The
+ * market peer prints the rate over all rounds and over the rounds after the first <warmup>.
  */
 import { connect } from "@nats-io/transport-node";
 
-const [role, url, roundsArg, ...sizeArgs] = process.argv.slice(2);
+const [role, url, roundsArg, warmupArg, ...sizeArgs] = process.argv.slice(2);
 const rounds = Number(roundsArg);
+const warmup = Number(warmupArg);
 const [move0Size, submissionSize, move1Size, outcomeSize] = sizeArgs.map(Number) as [number, number, number, number];
 const nc = await connect({ servers: url ?? "" });
 const bytes = (n: number) => new Uint8Array(n);
@@ -29,6 +31,7 @@ if (role === "leader" || role === "follower") {
   const outcome = bytes(outcomeSize);
   let round = 0;
   let start = 0;
+  let warm = 0;
   const done = new Promise<void>((resolve) => {
     nc.subscribe(`${P}.submit.leader`, { callback: () => nc.publish(`${P}.move.1`, move1) });
     nc.subscribe(`${P}.submit.follower`, {
@@ -36,6 +39,7 @@ if (role === "leader" || role === "follower") {
         nc.publish(`${P}.outcome`, outcome);
         round++;
         if (round === 1) start = performance.now();
+        if (round === warmup + 1) warm = performance.now();
         if (round >= rounds) resolve();
         else nc.publish(`${P}.move.0`, move0);
       },
@@ -44,8 +48,12 @@ if (role === "leader" || role === "follower") {
   await nc.flush();
   nc.publish(`${P}.move.0`, move0);
   await done;
-  const secs = (performance.now() - start) / 1000;
-  process.stdout.write(`${JSON.stringify({ rounds: rounds - 1, seconds: secs, roundsPerSecond: (rounds - 1) / secs })}\n`);
+  const end = performance.now();
+  const secs = (end - start) / 1000;
+  const warmSecs = (end - warm) / 1000;
+  process.stdout.write(
+    `${JSON.stringify({ rounds: rounds - 1, seconds: secs, roundsPerSecond: (rounds - 1) / secs, warmRoundsPerSecond: (rounds - 1 - warmup) / warmSecs })}\n`,
+  );
   nc.publish(`${P}.end`, new Uint8Array());
   await nc.drain();
 }

@@ -19,6 +19,7 @@ import {
   isSubjectToken,
   type RunSubjects,
   runSubjects,
+  statsOf,
   type TierQuantities,
 } from "../../services/bus/index.js";
 import type { Experiment } from "../../services/config/index.js";
@@ -65,6 +66,11 @@ export interface MarketServiceOptions {
   onCleared?: (r: ClearedRound) => void;
   /** Resume: the outcomes already recorded, in round order; the run continues after the last. */
   resumeFrom?: readonly Outcome[];
+  /**
+   * Resume: the last round whose RoundStats are in the stream (-1: none). Recorded rounds after it
+   * (a stop between a record and its stats) get their stats published again.
+   */
+  resumeStatsThrough?: number;
 }
 
 /** Runs one market: `run()` resolves when the last round is cleared and recorded. */
@@ -112,7 +118,11 @@ export class MarketService {
     this.subj = runSubjects(opts.runId);
     this.log = opts.logger.child({ component: "market", run: opts.runId });
     this.now = opts.now ?? Date.now;
-    this.recorder = new RoundRecorder({ bus: opts.recordBus ?? this.bus, subjects: this.subj, ...(opts.recordWindow ? { window: opts.recordWindow } : {}) });
+    this.recorder = new RoundRecorder({
+      bus: opts.recordBus ?? this.bus,
+      subjects: this.subj,
+      ...(opts.recordWindow ? { window: opts.recordWindow } : {}),
+    });
     const m = this.exp.market;
     this.B = m.batch;
     this.F = this.exp.firms.length;
@@ -139,7 +149,11 @@ export class MarketService {
     this.sendMc = this.exp.firms.some((f) => f.cost.kind === "learning-by-doing");
     this.lastPrice = new Float64Array(this.B);
     this.lastTotal = new Float64Array(this.B);
-    if (opts.resumeFrom && opts.resumeFrom.length > 0) this.replay(opts.resumeFrom);
+    if (opts.resumeFrom && opts.resumeFrom.length > 0) {
+      this.replay(opts.resumeFrom);
+      const through = opts.resumeStatsThrough ?? -1;
+      this.recorder.restate(opts.resumeFrom.filter((o) => Number(o.round ?? 0) > through).map(statsOf));
+    }
   }
 
   /** Rebuilds the dynamic state by replaying recorded rounds (same seed -> same shocks). */
@@ -169,7 +183,10 @@ export class MarketService {
     this.subs.push(this.bus.subscribe(this.subj.submitAll, (m) => this.onSubmit(m)));
     this.log.info({ firms: this.F, batch: this.B, rounds: this.exp.market.totalRounds }, "market waiting for firms");
     // Firms already running (e.g. after a market restart) register again when they hear this.
-    this.bus.publish(this.subj.control, encode.control({ runId: this.subj.run, kind: ControlKind.REGISTER, round: this.nextRound }));
+    this.bus.publish(
+      this.subj.control,
+      encode.control({ runId: this.subj.run, kind: ControlKind.REGISTER, round: this.nextRound }),
+    );
     if (this.nextRound >= this.exp.market.totalRounds) void this.finish("the record already holds every round");
     return finished;
   }
@@ -189,7 +206,12 @@ export class MarketService {
       m.respond(
         encode.registerReply({
           accepted: false,
-          reject: { code: RejectCode.MALFORMED, detail: detail.malformed(firmId, (err as Error).message), firmId, subject: m.subject },
+          reject: {
+            code: RejectCode.MALFORMED,
+            detail: detail.malformed(firmId, (err as Error).message),
+            firmId,
+            subject: m.subject,
+          },
         }),
       );
       return;
@@ -207,7 +229,9 @@ export class MarketService {
       rejectWith(RejectCode.VERSION, detail.version(firmId, reg.protocolVersion ?? 0));
       return;
     }
-    const r = reg.preparing ? this.machine.checkRegistration(firmId, reg.tier ?? 0) : this.machine.register(firmId, reg.tier ?? 0);
+    const r = reg.preparing
+      ? this.machine.checkRegistration(firmId, reg.tier ?? 0)
+      : this.machine.register(firmId, reg.tier ?? 0);
     if (r !== null) {
       rejectWith(r.code, r.detail);
       return;
@@ -221,7 +245,10 @@ export class MarketService {
         currentRound: Math.max(this.nextRound, this.machine.currentRound),
       }),
     );
-    this.log.info({ firmId, tier: reg.tier, capabilities: reg.capabilities, preparing: reg.preparing ?? false }, "firm registered");
+    this.log.info(
+      { firmId, tier: reg.tier, capabilities: reg.capabilities, preparing: reg.preparing ?? false },
+      "firm registered",
+    );
     if (!this.started && this.machine.allRegistered()) {
       this.started = true;
       // Let the reply reach the firm before the first move request.
@@ -265,7 +292,10 @@ export class MarketService {
     }
     const every = this.exp.training.checkpointEvery;
     if (every > 0 && round > 0 && round % every === 0)
-      this.bus.publish(this.subj.control, encode.control({ runId: this.subj.run, kind: ControlKind.CHECKPOINT, round, checkpoint: String(round) }));
+      this.bus.publish(
+        this.subj.control,
+        encode.control({ runId: this.subj.run, kind: ControlKind.CHECKPOINT, round, checkpoint: String(round) }),
+      );
     const phase = phaseAt(this.phases, round);
     if (phase !== this.currentPhase) {
       this.currentPhase = phase;
@@ -298,7 +328,14 @@ export class MarketService {
     const C = this.columns.length;
     const o = this.observation;
     this.columns.forEach((name, j) => {
-      const src = name === "demand_shift" ? this.state.shift : name === "last_price" ? this.lastPrice : name === "last_total_quantity" ? this.lastTotal : undefined;
+      const src =
+        name === "demand_shift"
+          ? this.state.shift
+          : name === "last_price"
+            ? this.lastPrice
+            : name === "last_total_quantity"
+              ? this.lastTotal
+              : undefined;
       for (let i = 0; i < this.B; i++) o[i * C + j] = src ? (src[i] as number) : step / T;
     });
   }
@@ -312,7 +349,13 @@ export class MarketService {
         if (isSubjectToken(d.firmId))
           this.bus.publish(
             this.subj.reject(d.firmId),
-            encode.reject({ code: d.code, detail: d.detail, round: Math.max(0, d.round), firmId: d.firmId, subject: this.subj.submit(d.firmId) }),
+            encode.reject({
+              code: d.code,
+              detail: d.detail,
+              round: Math.max(0, d.round),
+              firmId: d.firmId,
+              subject: this.subj.submit(d.firmId),
+            }),
           );
       } else if (d.kind === "open-tier") {
         this.publishMove(d);
@@ -337,11 +380,14 @@ export class MarketService {
     if (this.timer !== undefined && this.timerAt <= deadline) return;
     if (this.timer) clearTimeout(this.timer);
     this.timerAt = deadline;
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      this.timerAt = Number.POSITIVE_INFINITY;
-      this.handle(this.machine.tick(this.now()));
-    }, Math.max(0, deadline - this.now()) + 1);
+    this.timer = setTimeout(
+      () => {
+        this.timer = undefined;
+        this.timerAt = Number.POSITIVE_INFINITY;
+        this.handle(this.machine.tick(this.now()));
+      },
+      Math.max(0, deadline - this.now()) + 1,
+    );
   }
 
   private publishMove(d: Extract<Decision, { kind: "open-tier" }>): void {
@@ -360,7 +406,8 @@ export class MarketService {
     d.firmIndexes.forEach((fi, k) => {
       if (this.sendLast) ownLast.set(this.state.lastQuantity.subarray(fi * B, (fi + 1) * B), k * B);
       const cost = this.exp.firms[fi]!.cost;
-      if (this.sendMc) for (let i = 0; i < B; i++) ownMc[k * B + i] = marginalCost(cost, 0, this.state.cumulative[fi * B + i] as number);
+      if (this.sendMc)
+        for (let i = 0; i < B; i++) ownMc[k * B + i] = marginalCost(cost, 0, this.state.cumulative[fi * B + i] as number);
     });
     const step = d.round % T;
     this.bus.publish(
@@ -412,11 +459,15 @@ export class MarketService {
     const obsBefore = this.ctdeFirms.size > 0 ? this.observation.slice() : undefined;
     this.stats.rounds++;
     this.stats.absences += d.absent.filter(Boolean).length;
-    if (d.absent.some(Boolean)) this.log.info({ round: d.round, absent: this.exp.firms.filter((_, i) => d.absent[i]).map((f) => f.id) }, "absent firms got the default action");
+    if (d.absent.some(Boolean))
+      this.log.info(
+        { round: d.round, absent: this.exp.firms.filter((_, i) => d.absent[i]).map((f) => f.id) },
+        "absent firms got the default action",
+      );
     this.bus.publish(this.subj.outcome, bytes);
     let wait: Promise<void> | undefined;
     try {
-      wait = this.recorder.add(d.round, bytes);
+      wait = this.recorder.add(d.round, bytes, statsOf(outcome));
     } catch (err) {
       this.fail(err as Error);
       return;
@@ -489,10 +540,16 @@ export class MarketService {
     if (this.timer) clearTimeout(this.timer);
     try {
       await this.recorder.flush();
-      this.bus.publish(this.subj.control, encode.control({ runId: this.subj.run, kind: ControlKind.END_OF_RUN, round: this.nextRound, reason }));
+      this.bus.publish(
+        this.subj.control,
+        encode.control({ runId: this.subj.run, kind: ControlKind.END_OF_RUN, round: this.nextRound, reason }),
+      );
       await this.bus.flush();
       for (const s of this.subs) s.unsubscribe();
-      this.log.info({ rounds: this.stats.rounds, rejects: this.stats.rejects, absences: this.stats.absences, reason }, "run finished");
+      this.log.info(
+        { rounds: this.stats.rounds, rejects: this.stats.rejects, absences: this.stats.absences, reason },
+        "run finished",
+      );
       this.done();
     } catch (err) {
       this.fail(err as Error);

@@ -17,6 +17,8 @@ export type Outcome = stackelberg.v1.IOutcome;
 export type TrainingInfo = stackelberg.v1.ITrainingInfo;
 export type RunControl = stackelberg.v1.IRunControl;
 export type RoundRecord = stackelberg.v1.IRoundRecord;
+export type RoundStats = stackelberg.v1.IRoundStats;
+export type RoundStatsBatch = stackelberg.v1.IRoundStatsBatch;
 export type TierQuantities = stackelberg.v1.ITierQuantities;
 export type DemandMsg = stackelberg.v1.IDemand;
 export type CostMsg = stackelberg.v1.ICost;
@@ -37,6 +39,7 @@ export const encode = {
   training: (m: TrainingInfo) => pb.TrainingInfo.encode(m).finish(),
   control: (m: RunControl) => pb.RunControl.encode(m).finish(),
   record: (m: RoundRecord) => pb.RoundRecord.encode(m).finish(),
+  stats: (m: RoundStatsBatch) => pb.RoundStatsBatch.encode(m).finish(),
 };
 
 /** Decoders: bytes -> message; they throw on bytes that are not a valid message. */
@@ -50,6 +53,7 @@ export const decode = {
   training: (b: Uint8Array) => pb.TrainingInfo.decode(b),
   control: (b: Uint8Array) => pb.RunControl.decode(b),
   record: (b: Uint8Array) => pb.RoundRecord.decode(b),
+  stats: (b: Uint8Array) => pb.RoundStatsBatch.decode(b),
 };
 
 /**
@@ -66,4 +70,37 @@ export function encodeRecordFromOutcomes(outcomes: readonly Uint8Array[]): Uint8
 export function num(v: number | { toNumber(): number } | null | undefined): number {
   if (v === null || v === undefined) return 0;
   return typeof v === "number" ? v : v.toNumber();
+}
+
+/** Mean of a[from..to) summed in index order (the one definition used by the market and readers). */
+export function batchMean(a: ArrayLike<number>, from = 0, to = a.length): number {
+  let s = 0;
+  for (let i = from; i < to; i++) s += a[i] as number;
+  return to > from ? s / (to - from) : Number.NaN;
+}
+
+/** The RoundStats of an outcome: what the market publishes next to the record of that round. */
+export function statsOf(o: Outcome): RoundStats {
+  const B = o.batch ?? 1;
+  const q = o.quantities ?? [];
+  const p = o.profits ?? [];
+  const ids = o.firmIds ?? [];
+  const quantityMeans = new Array<number>(ids.length);
+  const profitMeans = new Array<number>(ids.length);
+  for (let f = 0; f < ids.length; f++) {
+    quantityMeans[f] = batchMean(q, f * B, (f + 1) * B);
+    profitMeans[f] = batchMean(p, f * B, (f + 1) * B);
+  }
+  return {
+    round: num(o.round as number),
+    episode: o.episode ?? 0,
+    step: o.step ?? 0,
+    episodeEnd: o.episodeEnd ?? false,
+    firmIds: ids,
+    priceMean: batchMean(o.prices ?? []),
+    quantityMeans,
+    profitMeans,
+    absent: o.absent ?? [],
+    clearedUnixMs: o.clearedUnixMs ?? 0,
+  };
 }

@@ -33,6 +33,8 @@ export interface RunSubjects {
   readonly outcome: string;
   /** market -> JetStream: RoundRecord (batches of cleared rounds) */
   readonly record: string;
+  /** market -> JetStream: RoundStatsBatch (batch means of the rounds of each record message) */
+  readonly stats: string;
   /** market -> learners: TrainingInfo (CTDE only) */
   readonly train: string;
   /** market -> all: RunControl */
@@ -57,6 +59,7 @@ export function runSubjects(runId: string): RunSubjects {
     reject: (firmId) => `${p}.reject.${token("firm id", firmId)}`,
     outcome: `${p}.outcome`,
     record: `${p}.record`,
+    stats: `${p}.stats`,
     train: `${p}.train`,
     control: `${p}.control`,
     stream: `STK_${run.replace(/-/g, "_")}`,

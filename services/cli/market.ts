@@ -3,7 +3,7 @@ import { NatsBus } from "../bus/index.js";
 import { loadExperiment } from "../config/index.js";
 import { ConfigError } from "../errors.js";
 import { rootLogger } from "../log.js";
-import { ensureRecordStream, readRecord } from "../report/record.js";
+import { ensureRecordStream, lastStatsRound, readRecord } from "../report/record.js";
 
 export interface MarketCommandOptions {
   config: string;
@@ -31,7 +31,15 @@ export async function marketCommand(o: MarketCommandOptions): Promise<void> {
   const jsm = await bus.jetstreamManager();
   await ensureRecordStream(jsm, o.run);
   const resumeFrom = o.resume ? await readRecord(bus.nc, o.run) : undefined;
-  const market = new MarketService({ bus, recordBus, experiment: exp, runId: o.run, logger: log, ...(resumeFrom ? { resumeFrom } : {}) });
+  const resumeStatsThrough = o.resume ? await lastStatsRound(jsm, o.run) : -1;
+  const market = new MarketService({
+    bus,
+    recordBus,
+    experiment: exp,
+    runId: o.run,
+    logger: log,
+    ...(resumeFrom ? { resumeFrom, resumeStatsThrough } : {}),
+  });
   const stop = () => void market.stop("market stopped by signal");
   process.once("SIGINT", stop);
   process.once("SIGTERM", stop);

@@ -17,7 +17,7 @@ import { loadExperiment } from "../config/index.js";
 import { ConfigError, Interrupted, RuntimeFailure } from "../errors.js";
 import { equilibriaFor } from "../report/equilibria.js";
 import { roundMetrics, type Summary, SummaryBuilder } from "../report/metrics.js";
-import { ensureRecordStream, outcomesOf } from "../report/record.js";
+import { ensureRecordStream, statsIn } from "../report/record.js";
 import { type LocalNats, startNatsServer } from "./nats-server.js";
 
 export interface RunOptions {
@@ -63,7 +63,10 @@ export async function runExperiment(configFile: string | undefined, o: RunOption
       doc.set("seed", o.seed);
       writeFileSync(config, doc.toString());
     }
-    writeFileSync(join(outDir, "run.json"), `${JSON.stringify({ runId, config: resolve(configFile), started: new Date(started).toISOString() }, null, 2)}\n`);
+    writeFileSync(
+      join(outDir, "run.json"),
+      `${JSON.stringify({ runId, config: resolve(configFile), started: new Date(started).toISOString() }, null, 2)}\n`,
+    );
   }
   const exp = loadExperiment(config);
   const eq = equilibriaFor(exp);
@@ -126,12 +129,15 @@ export async function runExperiment(configFile: string | undefined, o: RunOption
         // A market that stops cleanly before the last round (stopped by hand) ends the run too;
         // give the record a moment to reach us, then report what is missing.
         setTimeout(() => {
-          if (recorded < total) abort(new RuntimeFailure(`the market stopped after ${recorded} of ${total} rounds; resume with --resume ${outDir}`));
+          if (recorded < total)
+            abort(new RuntimeFailure(`the market stopped after ${recorded} of ${total} rounds; resume with --resume ${outDir}`));
         }, 5000).unref();
         res();
       }),
     );
-    const firmProcs = exp.firms.map((f) => spawnChild(`firm-${f.id}`, ["firm", ...common, "--firm", f.id, "--out", outDir, ...(o.resume ? ["--resume"] : [])]));
+    const firmProcs = exp.firms.map((f) =>
+      spawnChild(`firm-${f.id}`, ["firm", ...common, "--firm", f.id, "--out", outDir, ...(o.resume ? ["--resume"] : [])]),
+    );
     const firmExits = firmProcs.map((p) => new Promise<void>((res) => p.once("exit", (code) => (code === 0 || ending) && res())));
 
     // Follow the record: it is the authority, so metrics.jsonl is exactly what was recorded.
@@ -147,15 +153,20 @@ export async function runExperiment(configFile: string | undefined, o: RunOption
       bar.start(total, 0, { rate: "0", distance: "-" });
     }
     const js = jetstream(bus.nc);
-    const consumer = await js.consumers.get(runSubjects(runId).stream, { deliver_policy: DeliverPolicy.All });
+    // Follow the stats subject (per-round means, stored right after each record message), not the
+    // full record: the metrics are the same and the launcher never receives the batch arrays.
+    const subj = runSubjects(runId);
+    const consumer = await js.consumers.get(subj.stream, { deliver_policy: DeliverPolicy.All, filter_subjects: subj.stats });
     const messages = await consumer.consume();
     const follow = (async () => {
       let lastLog = Date.now();
       for await (const m of messages) {
         let last: ReturnType<typeof roundMetrics> | undefined;
         let chunk = "";
-        for (const o of outcomesOf(m.data)) {
-          last = roundMetrics(o, eq);
+        for (const st of statsIn(m.data)) {
+          // Each round once, in order (stats published again after a market restart are skipped).
+          if (Number(st.round ?? 0) !== summary.count) continue;
+          last = roundMetrics(st, eq);
           chunk += `${JSON.stringify(last)}\n`;
           summary.add(last);
         }
@@ -187,7 +198,12 @@ export async function runExperiment(configFile: string | undefined, o: RunOption
     await new Promise<void>((r) => metrics.end(r));
     bar?.stop();
     bar = undefined;
-    const learners = mergeLearnerMetrics(outDir, metricsFile, exp.firms.map((f) => f.id), exp.training.deterministic);
+    const learners = mergeLearnerMetrics(
+      outDir,
+      metricsFile,
+      exp.firms.map((f) => f.id),
+      exp.training.deterministic,
+    );
     const s = summary.build(
       exp.name,
       runId,
@@ -230,7 +246,12 @@ const TIMING_KEY = /(Ms|PerSecond|Seconds)$/;
  * Adds each learner's per-round metrics (from learners/<id>.jsonl, written by the firm processes)
  * to metrics.jsonl under `learners`, and returns each learner's last metrics.
  */
-function mergeLearnerMetrics(outDir: string, metricsFile: string, firmIds: string[], deterministic: boolean): Record<string, Record<string, number>> {
+function mergeLearnerMetrics(
+  outDir: string,
+  metricsFile: string,
+  firmIds: string[],
+  deterministic: boolean,
+): Record<string, Record<string, number>> {
   const byFirm = new Map<string, Map<number, Record<string, number>>>();
   const last: Record<string, Record<string, number>> = {};
   for (const id of firmIds) {

@@ -1,8 +1,8 @@
 /**
- * Per-round metrics and the run summary, computed from outcomes (live, or rebuilt from the
- * JetStream record: both give the same file).
+ * Per-round metrics and the run summary, computed from each round's RoundStats (followed live on
+ * the stats subject, or recomputed from the recorded outcomes: both give the same file).
  */
-import type { Outcome } from "../bus/index.js";
+import { batchMean, type RoundStats } from "../bus/index.js";
 import type { Equilibria } from "./equilibria.js";
 
 /** One line of metrics.jsonl. */
@@ -16,31 +16,41 @@ export interface RoundMetrics {
   distance: number;
 }
 
-export function mean(a: ArrayLike<number>, from = 0, to = a.length): number {
-  let s = 0;
-  for (let i = from; i < to; i++) s += a[i] as number;
-  return to > from ? s / (to - from) : Number.NaN;
-}
+/** Mean of a[from..to) (the codec's batchMean: one summation order everywhere). */
+export const mean = batchMean;
 
 /** Relative distance of q to q* (absolute when q* is 0). */
 export function relDistance(q: number, qStar: number): number {
   return qStar === 0 ? Math.abs(q) : Math.abs(q - qStar) / Math.abs(qStar);
 }
 
-export function roundMetrics(o: Outcome, eq: Equilibria): RoundMetrics {
-  const B = o.batch ?? 1;
-  const q = o.quantities ?? [];
-  const p = o.profits ?? [];
+/**
+ * The metrics line of one round, from its RoundStats (as the market published them, or as
+ * `statsOf` recomputes them from a recorded Outcome: the same doubles).
+ */
+export function roundMetrics(st: RoundStats, eq: Equilibria): RoundMetrics {
   const firms: RoundMetrics["firms"] = {};
   let distance = 0;
-  (o.firmIds ?? []).forEach((id, f) => {
-    const qm = mean(q, f * B, (f + 1) * B);
+  (st.firmIds ?? []).forEach((id, f) => {
+    const qm = st.quantityMeans?.[f] ?? Number.NaN;
     const star = eq.stackelberg.firms.find((x) => x.id === id)?.quantity ?? Number.NaN;
     const d = relDistance(qm, star);
     distance = Math.max(distance, d);
-    firms[id] = { quantityMean: qm, profitMean: mean(p, f * B, (f + 1) * B), absent: (o.absent ?? [])[f] ?? false, distance: d };
+    firms[id] = {
+      quantityMean: qm,
+      profitMean: st.profitMeans?.[f] ?? Number.NaN,
+      absent: (st.absent ?? [])[f] ?? false,
+      distance: d,
+    };
   });
-  return { round: Number(o.round ?? 0), episode: o.episode ?? 0, step: o.step ?? 0, priceMean: mean(o.prices ?? []), firms, distance };
+  return {
+    round: Number(st.round ?? 0),
+    episode: st.episode ?? 0,
+    step: st.step ?? 0,
+    priceMean: st.priceMean ?? Number.NaN,
+    firms,
+    distance,
+  };
 }
 
 /** Final figures of a run next to the equilibrium. */
@@ -120,9 +130,13 @@ export class SummaryBuilder {
       const pr = mean(last.map((r) => r.firms[e.id]?.profitMean ?? Number.NaN));
       const d = relDistance(q, e.quantity);
       distance = Math.max(distance, d);
-      const byStep = Array.from({ length: T }, (_, step) => mean(last.filter((r) => r.step === step).map((r) => r.firms[e.id]?.quantityMean ?? Number.NaN)));
+      const byStep = Array.from({ length: T }, (_, step) =>
+        mean(last.filter((r) => r.step === step).map((r) => r.firms[e.id]?.quantityMean ?? Number.NaN)),
+      );
       const gamma = discounts[e.id] ?? 0;
-      const profitByStep = Array.from({ length: T }, (_, step) => mean(last.filter((r) => r.step === step).map((r) => r.firms[e.id]?.profitMean ?? Number.NaN)));
+      const profitByStep = Array.from({ length: T }, (_, step) =>
+        mean(last.filter((r) => r.step === step).map((r) => r.firms[e.id]?.profitMean ?? Number.NaN)),
+      );
       const episodeValue = profitByStep.reduce((acc, p, k) => acc + gamma ** k * p, 0);
       firms[e.id] = {
         quantity: q,

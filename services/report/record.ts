@@ -1,25 +1,34 @@
 /**
- * The durable record of a run: a JetStream stream on the record subject. Each message is a
- * RoundRecord holding consecutive cleared rounds (idempotent id <run>-<first>-<last>); together
- * they hold every cleared round. A run's results are rebuilt from it and a restarted market
- * resumes after its last round.
+ * The durable record of a run: a JetStream stream with two subjects.
+ * - `stk.<run>.record`: RoundRecord messages holding consecutive cleared rounds (idempotent id
+ *   <run>-<first>-<last>); together they hold every cleared round. A run's results are rebuilt
+ *   from it and a restarted market resumes after its last round.
+ * - `stk.<run>.stats`: after each record message, the RoundStatsBatch of the same rounds (batch
+ *   means), which progress and metrics follow without receiving the batch arrays.
  */
 import { DeliverPolicy, type JetStreamManager, jetstream, RetentionPolicy, StorageType } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
-import { decode, type Outcome, runSubjects } from "../bus/index.js";
+import { decode, type Outcome, type RoundStats, runSubjects } from "../bus/index.js";
 
-/** Creates the run's record stream when it does not exist yet (idempotent). */
+/** Creates the run's record stream when it does not exist yet, or adds a missing subject (idempotent). */
 export async function ensureRecordStream(jsm: JetStreamManager, runId: string): Promise<void> {
   const s = runSubjects(runId);
+  const subjects = [s.record, s.stats];
+  let existing: string[] | undefined;
   try {
-    await jsm.streams.info(s.stream);
-    return;
+    existing = (await jsm.streams.info(s.stream)).config.subjects;
   } catch {
     // not there yet
   }
+  if (existing) {
+    // A stream made by an older version records only the record subject.
+    if (!subjects.every((x) => existing.includes(x)))
+      await jsm.streams.update(s.stream, { subjects: [...new Set([...existing, ...subjects])] });
+    return;
+  }
   await jsm.streams.add({
     name: s.stream,
-    subjects: [s.record],
+    subjects,
     storage: StorageType.File,
     retention: RetentionPolicy.Limits,
     // Idempotent ids: a re-published round (e.g. after a market restart) is stored once.
@@ -32,30 +41,70 @@ export function outcomesOf(data: Uint8Array): Outcome[] {
   return decode.record(data).outcomes ?? [];
 }
 
-/** Reads every recorded outcome in order (round 0 first), up to the record's end when called. */
-export async function readRecord(nc: NatsConnection, runId: string, onOutcome?: (o: Outcome) => void): Promise<Outcome[]> {
+/** Round statistics held by one stats message. */
+export function statsIn(data: Uint8Array): RoundStats[] {
+  return decode.stats(data).rounds ?? [];
+}
+
+/** How many messages the stream holds on `subject` now (0 when the stream does not exist). */
+async function countOn(jsm: JetStreamManager, stream: string, subject: string): Promise<number> {
+  try {
+    const info = await jsm.streams.info(stream, { subjects_filter: subject });
+    return info.state.subjects?.[subject] ?? 0;
+  } catch {
+    return 0;
+  }
+}
+
+/** Reads the messages on one subject of the run's stream that exist when called, in order. */
+async function readSubject(
+  nc: NatsConnection,
+  runId: string,
+  subject: string,
+  onMessage: (data: Uint8Array) => void,
+): Promise<void> {
   const s = runSubjects(runId);
   const js = jetstream(nc);
-  const jsm = await js.jetstreamManager();
-  const out: Outcome[] = [];
-  let lastSeq: number;
-  try {
-    const info = await jsm.streams.info(s.stream);
-    if (info.state.messages === 0) return out;
-    lastSeq = info.state.last_seq;
-  } catch {
-    return out;
-  }
-  const c = await js.consumers.get(s.stream, { deliver_policy: DeliverPolicy.All });
+  const n = await countOn(await js.jetstreamManager(), s.stream, subject);
+  if (n === 0) return;
+  const c = await js.consumers.get(s.stream, { deliver_policy: DeliverPolicy.All, filter_subjects: subject });
   const it = await c.consume();
+  let read = 0;
   for await (const m of it) {
-    for (const o of outcomesOf(m.data)) {
+    onMessage(m.data);
+    // Stop at the last message that existed when the read began (the stream may still grow).
+    if (++read >= n) break;
+  }
+  await it.close();
+}
+
+/** Reads every recorded outcome in order (round 0 first), up to the record's end when called. */
+export async function readRecord(nc: NatsConnection, runId: string, onOutcome?: (o: Outcome) => void): Promise<Outcome[]> {
+  const out: Outcome[] = [];
+  await readSubject(nc, runId, runSubjects(runId).record, (data) => {
+    for (const o of outcomesOf(data)) {
       if (onOutcome) onOutcome(o);
       else out.push(o);
     }
-    // Stop at the last message that existed when the read began (the stream may still grow).
-    if (m.seq >= lastSeq) break;
-  }
-  await it.close();
+  });
   return out;
+}
+
+/** Reads every recorded round's statistics in order, up to the stream's end when called. */
+export async function readStats(nc: NatsConnection, runId: string): Promise<RoundStats[]> {
+  const out: RoundStats[] = [];
+  await readSubject(nc, runId, runSubjects(runId).stats, (data) => out.push(...statsIn(data)));
+  return out;
+}
+
+/** The last round whose statistics are in the stream, or -1. */
+export async function lastStatsRound(jsm: JetStreamManager, runId: string): Promise<number> {
+  const s = runSubjects(runId);
+  try {
+    const m = await jsm.streams.getMessage(s.stream, { last_by_subj: s.stats });
+    const rounds = m ? statsIn(m.data) : [];
+    return rounds.length > 0 ? Number(rounds[rounds.length - 1]?.round ?? -1) : -1;
+  } catch {
+    return -1;
+  }
 }

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { connect } from "@nats-io/transport-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { solveEquilibrium } from "../../market/economics/index.js";
+import { statsOf } from "../../services/bus/index.js";
 import { loadExperiment } from "../../services/config/index.js";
 import { readRecord } from "../../services/report/record.js";
 import { spawnCli, writeExperiment } from "../fixtures/cli.js";
@@ -21,10 +22,21 @@ function experiment(name: string, followers: { id: string; c: number }[], batch:
   return {
     name,
     seed: 5,
-    market: { demand: { kind: "linear", a: 100, b: 1 }, batch, episodes, quantityMax: 100, dynamics: { shock: { rho: 0.5, sigma: 3 } } },
+    market: {
+      demand: { kind: "linear", a: 100, b: 1 },
+      batch,
+      episodes,
+      quantityMax: 100,
+      dynamics: { shock: { rho: 0.5, sigma: 3 } },
+    },
     firms: [
       { id: "leader", role: "leader", cost: { kind: "linear", c: 10 }, policy: { kind: "best-response" } },
-      ...followers.map((f) => ({ id: f.id, role: "follower", cost: { kind: "linear", c: f.c }, policy: { kind: "best-response" } })),
+      ...followers.map((f) => ({
+        id: f.id,
+        role: "follower",
+        cost: { kind: "linear", c: f.c },
+        policy: { kind: "best-response" },
+      })),
     ],
   };
 }
@@ -46,7 +58,10 @@ async function runAndCheck(exp: ReturnType<typeof experiment>) {
     expect(record.length).toBe(parsed.market.totalRounds);
     let worst = 0;
     const B = parsed.market.batch;
-    const metrics = readFileSync(join(out, "metrics.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
+    const metrics = readFileSync(join(out, "metrics.jsonl"), "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
     expect(metrics.length).toBe(record.length);
     // Instance i of round r faces demand level a + shift; the shift is common knowledge (in the observation),
     // so the equilibrium is solved per instance from the recorded price and quantities.
@@ -68,9 +83,14 @@ async function runAndCheck(exp: ReturnType<typeof experiment>) {
         });
       }
       expect((o.absent ?? []).some(Boolean)).toBe(false);
-      // the results file agrees with the record
+      // the results file agrees with the record: the same doubles as the means of the recorded arrays
       const m = metrics[r];
+      const st = statsOf(o);
+      expect(m.round).toBe(r);
+      expect(m.priceMean).toBe(st.priceMean);
       ids.forEach((id, f) => {
+        expect(m.firms[id].quantityMean).toBe(st.quantityMeans?.[f]);
+        expect(m.firms[id].profitMean).toBe(st.profitMeans?.[f]);
         const q = (o.quantities ?? []).slice(f * B, (f + 1) * B);
         expect(m.firms[id].quantityMean).toBeCloseTo(q.reduce((a, b) => a + b, 0) / B, 9);
       });

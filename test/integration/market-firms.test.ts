@@ -5,13 +5,12 @@
 import { connect } from "@nats-io/transport-node";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { FirmRuntime, makePolicyFactory } from "../../agents/index.js";
-import { type ClearedRound, MarketService } from "../../market/service/index.js";
 import { type Bus, MemoryBus, NatsBus } from "../../services/bus/index.js";
 import { parseExperiment } from "../../services/config/index.js";
 import { equilibriaFor } from "../../services/report/equilibria.js";
 import { ensureRecordStream, readRecord } from "../../services/report/record.js";
 import { startTestNats, type TestNats } from "../fixtures/nats.js";
+import { playInProcess } from "../fixtures/play.js";
 
 let nats: TestNats;
 beforeAll(async () => {
@@ -33,20 +32,7 @@ const exp = parseExperiment({
 });
 const logger = pino({ level: "silent" });
 
-async function play(bus: Bus, runId: string): Promise<ClearedRound[]> {
-  const rounds: ClearedRound[] = [];
-  const market = new MarketService({ bus, experiment: exp, runId, logger, onCleared: (r) => rounds.push(structuredClone(r)) });
-  const done = market.run();
-  const firms = exp.firms.map(
-    (f) =>
-      new FirmRuntime({ bus, runId, firmId: f.id, role: f.role, tier: f.tier, logger, makePolicy: makePolicyFactory(exp, f, { logger }) }),
-  );
-  await Promise.all(firms.map((f) => f.start()));
-  await done;
-  await Promise.all(firms.map((f) => f.done()));
-  await Promise.all(firms.map((f) => f.stop()));
-  return rounds;
-}
+const play = (bus: Bus, runId: string) => playInProcess(bus, exp, runId);
 
 describe("market and firms", () => {
   it("market and firms - the same run over the in-memory bus and NATS reproduces the equilibrium", async () => {

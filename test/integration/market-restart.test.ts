@@ -1,13 +1,11 @@
 import { connect } from "@nats-io/transport-node";
-import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { FirmRuntime, makePolicyFactory } from "../../agents/index.js";
-import { MarketService } from "../../market/service/index.js";
-import { ControlKind, decode, MemoryBus } from "../../services/bus/index.js";
+import { ControlKind, decode, MemoryBus, type Outcome, statsOf } from "../../services/bus/index.js";
 import { loadExperiment } from "../../services/config/index.js";
-import { readRecord } from "../../services/report/record.js";
+import { readRecord, readStats } from "../../services/report/record.js";
 import { spawnCli, writeExperiment } from "../fixtures/cli.js";
 import { startTestNats, type TestNats } from "../fixtures/nats.js";
+import { playInProcess } from "../fixtures/play.js";
 
 let nats: TestNats;
 beforeAll(async () => {
@@ -23,7 +21,14 @@ describe("market restart", () => {
     const cfg = writeExperiment({
       name: "restart",
       seed: 9,
-      market: { demand: { kind: "linear", a: 100, b: 1 }, dynamics: { shock: { rho: 0.8, sigma: 1 } }, batch: 2, episodes: rounds, quantityMax: 100, deadlineMs: 2000 },
+      market: {
+        demand: { kind: "linear", a: 100, b: 1 },
+        dynamics: { shock: { rho: 0.8, sigma: 1 } },
+        batch: 2,
+        episodes: rounds,
+        quantityMax: 100,
+        deadlineMs: 2000,
+      },
       firms: [
         { id: "leader", role: "leader", cost: { kind: "linear", c: 10 }, policy: { kind: "best-response" } },
         { id: "follower", role: "follower", cost: { kind: "linear", c: 10 }, policy: { kind: "best-response" } },
@@ -34,7 +39,9 @@ describe("market restart", () => {
     let seen = 0;
     nc.subscribe(`stk.${run}.outcome`, { callback: () => void seen++ });
     let ended = false;
-    nc.subscribe(`stk.${run}.control`, { callback: (_e, m) => void (decode.control(m.data).kind === ControlKind.END_OF_RUN && (ended = true)) });
+    nc.subscribe(`stk.${run}.control`, {
+      callback: (_e, m) => void (decode.control(m.data).kind === ControlKind.END_OF_RUN && (ended = true)),
+    });
     const args = ["--config", cfg, "--nats", nats.url, "--run", run];
     const first = spawnCli(["market", ...args]);
     const firms = ["leader", "follower"].map((id) => spawnCli(["firm", ...args, "--firm", id]));
@@ -52,19 +59,23 @@ describe("market restart", () => {
       const record = await readRecord(nc, run);
       expect(record.map((o) => Number(o.round))).toEqual(Array.from({ length: rounds }, (_, i) => i));
       for (const o of record) expect((o.absent ?? []).some(Boolean)).toBe(false);
+      // The stats subject holds every round once, equal to the means of the recorded round.
+      const stats = await readStats(nc, run);
+      expect(stats.map((s) => Number(s.round))).toEqual(Array.from({ length: rounds }, (_, i) => i));
+      stats.forEach((s, r) => {
+        const want = statsOf(record[r] as Outcome);
+        expect([s.priceMean, s.quantityMeans, s.profitMeans, s.episode, s.step]).toEqual([
+          want.priceMean,
+          want.quantityMeans,
+          want.profitMeans,
+          want.episode,
+          want.step,
+        ]);
+      });
       // The demand shocks continued from the replayed state: prices equal those of the same run
       // played without interruption (in process, over the in-memory bus).
       const exp = loadExperiment(cfg);
-      const logger = pino({ level: "silent" });
-      const bus = new MemoryBus();
-      const prices: number[][] = [];
-      const market = new MarketService({ bus, experiment: exp, runId: "ref", logger, onCleared: (r) => prices.push(Array.from(r.result.prices)) });
-      const done = market.run();
-      const refFirms = exp.firms.map(
-        (f) => new FirmRuntime({ bus, runId: "ref", firmId: f.id, role: f.role, tier: f.tier, logger, makePolicy: makePolicyFactory(exp, f, { logger }) }),
-      );
-      await Promise.all(refFirms.map((f) => f.start()));
-      await done;
+      const prices = (await playInProcess(new MemoryBus(), exp, "ref")).map((r) => Array.from(r.result.prices));
       expect(record.map((o) => o.prices)).toEqual(prices);
     } finally {
       for (const f of firms) f.proc.kill();

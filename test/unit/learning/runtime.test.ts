@@ -3,42 +3,13 @@
  * workers): a run completes with every firm on time, and in deterministic mode the same seed gives
  * the same cleared quantities, whatever the timing of the workers.
  */
-import { pino } from "pino";
 import { describe, expect, test } from "vitest";
-import { FirmRuntime } from "../../../agents/host/firm-runtime.js";
-import { makePolicyFactory } from "../../../agents/policies/index.js";
-import { type ClearedRound, MarketService } from "../../../market/service/index.js";
+import type { ClearedRound } from "../../../market/service/index.js";
 import { MemoryBus } from "../../../services/bus/index.js";
 import { type Experiment, parseExperiment } from "../../../services/config/index.js";
+import { playInProcess } from "../../fixtures/play.js";
 
-const logger = pino({ level: "silent" });
-
-async function play(exp: Experiment, runId: string): Promise<ClearedRound[]> {
-  const bus = new MemoryBus();
-  const rounds: ClearedRound[] = [];
-  const market = new MarketService({ bus, experiment: exp, runId, logger, onCleared: (r) => rounds.push(structuredClone(r)) });
-  const done = market.run();
-  const firms = exp.firms.map(
-    (f) =>
-      new FirmRuntime({
-        bus,
-        runId,
-        firmId: f.id,
-        role: f.role,
-        tier: f.tier,
-        logger,
-        makePolicy: makePolicyFactory(exp, f, { logger }),
-      }),
-  );
-  try {
-    await Promise.all(firms.map((f) => f.start()));
-    await done;
-    await Promise.all(firms.map((f) => f.done()));
-  } finally {
-    await Promise.all(firms.map((f) => f.stop()));
-  }
-  return rounds;
-}
+const play = (exp: Experiment, runId: string) => playInProcess(new MemoryBus(), exp, runId);
 
 const quantities = (rounds: ClearedRound[]) => rounds.map((r) => Array.from(r.outcome.quantities as unknown as Float64Array));
 
