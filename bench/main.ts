@@ -4,13 +4,14 @@
  * in the same run on the same nats-server. Figures are printed and written to BENCHMARKS.md.
  */
 import { spawn } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { jetstreamManager } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
 import { stringify } from "yaml";
-import { encode } from "../services/bus/index.js";
+import { encode, runSubjects } from "../services/bus/index.js";
 import { startNatsServer } from "../services/launcher/nats-server.js";
 import { readStats } from "../services/report/record.js";
 
@@ -112,7 +113,11 @@ async function framework(url: string, rounds: number, warmup: number, B: number)
   const { runId } = JSON.parse((await import("node:fs")).readFileSync(join(out, "run.json"), "utf8")) as { runId: string };
   const nc = await connect({ servers: url });
   const stats = await readStats(nc, runId);
+  // Every run leaves its record (~650 MB at B = 1024) in the server's store; remove it so that the
+  // runs that follow are not measured against a growing store.
+  await (await jetstreamManager(nc)).streams.delete(runSubjects(runId).stream);
   await nc.close();
+  rmSync(dir, { recursive: true, force: true });
   if (stats.length !== rounds) throw new Error(`the record holds ${stats.length} of ${rounds} rounds`);
   // Rates from the clearing times of the recorded rounds, which leave out process start-up and
   // registration: over all rounds, and after the warm-up rounds.

@@ -55,11 +55,8 @@ export interface MarketServiceOptions {
   logger: Logger;
   /** Clock in unix ms (tests inject one). */
   now?: () => number;
-  /**
-   * A second connection for the durable record (default: `bus`), so large record writes never
-   * queue in front of the round's messages in one TCP stream.
-   */
-  recordBus?: Bus;
+  /** The record stream's last sequence number when the market starts (0 for a new stream). */
+  streamSeq?: number;
   /** Record messages awaiting their JetStream ack before the next round waits (default 16). */
   recordWindow?: number;
   /** Called after each round is cleared and published. */
@@ -119,8 +116,9 @@ export class MarketService {
     this.log = opts.logger.child({ component: "market", run: opts.runId });
     this.now = opts.now ?? Date.now;
     this.recorder = new RoundRecorder({
-      bus: opts.recordBus ?? this.bus,
+      bus: this.bus,
       subjects: this.subj,
+      streamSeq: opts.streamSeq ?? 0,
       ...(opts.recordWindow ? { window: opts.recordWindow } : {}),
     });
     const m = this.exp.market;
@@ -464,9 +462,9 @@ export class MarketService {
         { round: d.round, absent: this.exp.firms.filter((_, i) => d.absent[i]).map((f) => f.id) },
         "absent firms got the default action",
       );
-    this.bus.publish(this.subj.outcome, bytes);
     let wait: Promise<void> | undefined;
     try {
+      // Publishes the outcome: to the firms, and to the record stream that captures its subject.
       wait = this.recorder.add(d.round, bytes, statsOf(outcome));
     } catch (err) {
       this.fail(err as Error);

@@ -1,62 +1,69 @@
 /**
- * The durable record of cleared rounds. Rounds are batched (up to `maxRounds` or `maxDelayMs`,
- * whichever comes first) into RoundRecord messages published to JetStream with the idempotent id
- * <run>-<first>-<last>, each followed by the RoundStatsBatch of the same rounds (id
- * <run>-<first>-<last>-stats) that progress and metrics readers follow instead of the full record.
- * Acks are awaited off the critical path with a bounded window, so the round loop never waits on
- * the disk unless the server falls behind.
+ * The durable record of cleared rounds: the run's JetStream stream captures every Outcome the
+ * market publishes (one message per round, idempotent id <run>-<round>), so what firms saw is
+ * what is recorded and the outcome crosses the network once. After a few milliseconds' worth of
+ * rounds, the RoundStatsBatch of those rounds follows on the stats subject (id
+ * <run>-<first>-<last>-stats), published with an ack: the stream stores a connection's messages in
+ * order, so the ack's sequence number must equal the number of messages published so far; any
+ * other number means an outcome was not stored, and the run stops. Acks are awaited off the
+ * critical path with a bounded window, so the round loop never waits on the disk unless the
+ * server falls behind.
  */
-import { type Bus, encode, encodeRecordFromOutcomes, type RoundStats, type RunSubjects } from "../../services/bus/index.js";
+import type { Bus, RoundStats, RunSubjects } from "../../services/bus/index.js";
+import { encode } from "../../services/bus/index.js";
 
 export interface RecorderOptions {
+  /** The bus the market publishes its outcomes on (the order check needs one connection). */
   bus: Bus;
   subjects: RunSubjects;
-  /** Rounds per record message (default: as many as fit ~256 KiB, at most 64). */
+  /** The stream's last sequence number when the market started (0 for a new stream). */
+  streamSeq?: number;
+  /** Rounds per stats message (default 64). */
   maxRounds?: number;
-  /** Longest a cleared round waits before it is published (default 20 ms). */
+  /** Longest a cleared round waits before its stats are published (default 20 ms). */
   maxDelayMs?: number;
-  /** Record messages awaiting their ack before add() asks the caller to wait (default 16). */
+  /** Stats messages awaiting their ack before add() asks the caller to wait (default 16). */
   window?: number;
 }
 
 export class RoundRecorder {
-  private buf: Uint8Array[] = [];
   private stats: RoundStats[] = [];
-  private bufBytes = 0;
-  private first = -1;
-  private last = -1;
   private timer: NodeJS.Timeout | undefined;
   private readonly inflight = new Set<Promise<void>>();
   private error: Error | undefined;
-  /** Highest round whose record the server acknowledged. */
+  /** Messages published to the stream so far (outcomes and stats), on top of `streamSeq`. */
+  private published = 0;
+  /** Stats messages the stream reported as duplicates (not stored again). */
+  private duplicates = 0;
+  private due = false;
+  /** Highest round whose outcome the stream is known to hold. */
   committedRound = -1;
 
   constructor(private readonly o: RecorderOptions) {}
 
+  /** The outcome's idempotent message id. */
+  outcomeId(round: number): string {
+    return `${this.o.subjects.run}-${round}`;
+  }
+
   /**
-   * Adds a cleared round (its encoded Outcome and its statistics). Returns a promise when the
-   * caller should wait (window full).
+   * Publishes a cleared round's Outcome (delivered to firms and stored by the stream) and buffers
+   * its statistics. Returns a promise when the caller should wait (ack window full).
    */
   add(round: number, outcome: Uint8Array, stats: RoundStats): Promise<void> | undefined {
     if (this.error) throw this.error;
-    if (this.first < 0) this.first = round;
-    this.last = round;
-    this.buf.push(outcome);
+    this.o.bus.publishRecorded(this.o.subjects.outcome, outcome, { msgId: this.outcomeId(round) });
+    this.published++;
     this.stats.push(stats);
-    this.bufBytes += outcome.length;
-    const maxRounds = this.o.maxRounds ?? Math.max(1, Math.min(64, Math.floor(262_144 / Math.max(1, outcome.length))));
-    this.due = this.buf.length >= maxRounds;
+    this.due = this.stats.length >= (this.o.maxRounds ?? 64);
     this.timer ??= setTimeout(() => this.publish(), this.o.maxDelayMs ?? 20);
     if (this.inflight.size >= (this.o.window ?? 16)) return Promise.race(this.inflight).then(() => this.check());
     return undefined;
   }
 
-  private due = false;
-
   /**
-   * Publishes the buffered rounds when a record is due. The market calls this right after a move
-   * request, so the large record leaves behind the move in the socket write, off the round's
-   * critical path (the market then waits for the firms anyway).
+   * Publishes the buffered stats when a batch is due. The market calls this right after a move
+   * request, so the stats leave behind the move, off the round's critical path.
    */
   publishIfDue(): void {
     if (this.due) this.publish();
@@ -70,45 +77,43 @@ export class RoundRecorder {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     this.due = false;
-    if (this.buf.length === 0) return;
-    const { first, last } = this;
-    const bytes = encodeRecordFromOutcomes(this.buf);
+    if (this.stats.length === 0) return;
     const stats = this.stats;
-    this.buf = [];
     this.stats = [];
-    this.bufBytes = 0;
-    this.first = -1;
-    const id = `${this.o.subjects.run}-${first}-${last}`;
-    // Both on one connection: the stats of a round are stored after its record.
-    const recorded = this.o.bus.record(this.o.subjects.record, bytes, { msgId: id });
-    const stated = this.o.bus.record(this.o.subjects.stats, encode.stats({ rounds: stats }), { msgId: `${id}-stats` });
-    this.track(Promise.all([recorded, stated]), first, last, "recording");
+    this.send(stats, "recording");
   }
 
   /**
    * Publishes the statistics of rounds already in the record (a market resuming after a stop
-   * between a record and its stats).
+   * between an outcome and its stats).
    */
   restate(stats: RoundStats[]): void {
-    if (stats.length === 0) return;
-    const first = Number(stats[0]?.round ?? 0);
-    const last = Number(stats[stats.length - 1]?.round ?? 0);
-    const p = this.o.bus.record(this.o.subjects.stats, encode.stats({ rounds: stats }), {
-      msgId: `${this.o.subjects.run}-${first}-${last}-stats`,
-    });
-    this.track(p, first, last, "restating");
+    if (stats.length > 0) this.send(stats, "restating");
   }
 
-  private track(done: Promise<unknown>, first: number, last: number, what: string): void {
-    const p: Promise<void> = done
-      .then(
-        () => {
-          this.committedRound = Math.max(this.committedRound, last);
-        },
-        (err: Error) => {
-          this.error = new Error(`${what} rounds ${first}-${last} failed: ${err.message}`, { cause: err });
-        },
-      )
+  private send(stats: RoundStats[], what: string): void {
+    const first = Number(stats[0]?.round ?? 0);
+    const last = Number(stats[stats.length - 1]?.round ?? 0);
+    const sent = ++this.published;
+    const p: Promise<void> = this.o.bus
+      .record(this.o.subjects.stats, encode.stats({ rounds: stats }), { msgId: `${this.o.subjects.run}-${first}-${last}-stats` })
+      .then((ack) => {
+        // Acks of one connection come back in publication order, so every duplicate before this
+        // message has been counted.
+        if (ack.duplicate) {
+          this.duplicates++;
+          return;
+        }
+        const expected = (this.o.streamSeq ?? 0) + sent - this.duplicates;
+        if (ack.seq !== expected)
+          throw new Error(
+            `the record stream stored message ${ack.seq} where ${expected} was expected: an outcome up to round ${last} was not recorded (or something else publishes on ${this.o.subjects.outcome})`,
+          );
+        this.committedRound = Math.max(this.committedRound, last);
+      })
+      .catch((err: Error) => {
+        this.error ??= new Error(`${what} rounds ${first}-${last} failed: ${err.message}`, { cause: err });
+      })
       .finally(() => this.inflight.delete(p));
     this.inflight.add(p);
   }

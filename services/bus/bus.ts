@@ -17,6 +17,14 @@ export interface RecordOptions {
   msgId: string;
 }
 
+/** The store's acknowledgement of a record publication. */
+export interface RecordAck {
+  /** Sequence number of the stored message in its stream (of the first copy, for a duplicate). */
+  seq: number;
+  /** True when a message with the same id was already stored (this one was dropped). */
+  duplicate: boolean;
+}
+
 /**
  * The message bus the market and firms talk through. Two implementations share this interface:
  * NATS (services/bus/nats.ts) and in-memory (services/bus/memory.ts, for unit tests), so one
@@ -30,10 +38,16 @@ export interface Bus {
   /** Request/reply with a timeout in milliseconds; rejects on timeout or when nobody listens. */
   request(subject: string, data: Uint8Array, timeoutMs: number): Promise<Uint8Array>;
   /**
-   * Durably records `data` on `subject` (which a record stream captures) and ALSO delivers it to
-   * subscribers. Resolves when stored. Implementations without durability resolve at once.
+   * Fire-and-forget publication on a subject a record stream captures, with an idempotency id
+   * (stored once per id). Delivered to subscribers like `publish`; whether it was stored is
+   * learnt from the sequence number of a later `record` on the same bus.
    */
-  record(subject: string, data: Uint8Array, opts: RecordOptions): Promise<void>;
+  publishRecorded(subject: string, data: Uint8Array, opts: RecordOptions): void;
+  /**
+   * Durably records `data` on `subject` (which a record stream captures) and ALSO delivers it to
+   * subscribers. Resolves with the store's ack.
+   */
+  record(subject: string, data: Uint8Array, opts: RecordOptions): Promise<RecordAck>;
   /** Resolves when everything published so far has reached the server. */
   flush(): Promise<void>;
   /** Drains and closes. */

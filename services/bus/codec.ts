@@ -2,7 +2,6 @@
  * The protobuf codec: statically generated from proto/stackelberg/v1 at build time
  * (scripts/gen-proto.mjs); no .proto parsing at run time.
  */
-import protobuf from "protobufjs/minimal.js";
 import { stackelberg } from "./gen/stackelberg.js";
 
 export const pb = stackelberg.v1;
@@ -16,7 +15,6 @@ export type Reject = stackelberg.v1.IReject;
 export type Outcome = stackelberg.v1.IOutcome;
 export type TrainingInfo = stackelberg.v1.ITrainingInfo;
 export type RunControl = stackelberg.v1.IRunControl;
-export type RoundRecord = stackelberg.v1.IRoundRecord;
 export type RoundStats = stackelberg.v1.IRoundStats;
 export type RoundStatsBatch = stackelberg.v1.IRoundStatsBatch;
 export type TierQuantities = stackelberg.v1.ITierQuantities;
@@ -38,7 +36,6 @@ export const encode = {
   outcome: (m: Outcome) => pb.Outcome.encode(m).finish(),
   training: (m: TrainingInfo) => pb.TrainingInfo.encode(m).finish(),
   control: (m: RunControl) => pb.RunControl.encode(m).finish(),
-  record: (m: RoundRecord) => pb.RoundRecord.encode(m).finish(),
   stats: (m: RoundStatsBatch) => pb.RoundStatsBatch.encode(m).finish(),
 };
 
@@ -52,19 +49,8 @@ export const decode = {
   outcome: (b: Uint8Array) => pb.Outcome.decode(b),
   training: (b: Uint8Array) => pb.TrainingInfo.decode(b),
   control: (b: Uint8Array) => pb.RunControl.decode(b),
-  record: (b: Uint8Array) => pb.RoundRecord.decode(b),
   stats: (b: Uint8Array) => pb.RoundStatsBatch.decode(b),
 };
-
-/**
- * Builds RoundRecord bytes from already-encoded Outcome messages without decoding them: an
- * embedded message is a length-delimited field, so each outcome is written as field 1 bytes.
- */
-export function encodeRecordFromOutcomes(outcomes: readonly Uint8Array[]): Uint8Array {
-  const w = protobuf.Writer.create();
-  for (const o of outcomes) w.uint32(10).bytes(o);
-  return w.finish();
-}
 
 /** Converts a decoded uint64 (a number with --force-number) to a JS number. */
 export function num(v: number | { toNumber(): number } | null | undefined): number {

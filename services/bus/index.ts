@@ -1,4 +1,4 @@
-export type { Bus, BusMessage, BusSubscription, RecordOptions } from "./bus.js";
+export type { Bus, BusMessage, BusSubscription, RecordAck, RecordOptions } from "./bus.js";
 export * from "./codec.js";
 export { MemoryBus } from "./memory.js";
 export { NatsBus, type NatsBusOptions } from "./nats.js";

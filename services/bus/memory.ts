@@ -1,4 +1,4 @@
-import type { Bus, BusMessage, BusSubscription, RecordOptions } from "./bus.js";
+import type { Bus, BusMessage, BusSubscription, RecordAck, RecordOptions } from "./bus.js";
 
 interface Sub {
   tokens: string[];
@@ -27,8 +27,8 @@ export class MemoryBus implements Bus {
   private closed = false;
   private queue: Array<() => void> = [];
   private draining = false;
-  /** Everything passed to record(), by message id (the idempotent store). */
-  readonly records = new Map<string, { subject: string; data: Uint8Array }>();
+  /** Everything passed to record() or publishRecorded(), by message id (the idempotent store), in store order. */
+  readonly records = new Map<string, { subject: string; data: Uint8Array; seq: number }>();
 
   publish(subject: string, data: Uint8Array, reply?: string): void {
     if (this.closed) throw new Error("bus closed");
@@ -76,7 +76,8 @@ export class MemoryBus implements Bus {
   request(subject: string, data: Uint8Array, timeoutMs: number): Promise<Uint8Array> {
     const inbox = `_INBOX.mem.${++this.inbox}`;
     const tokens = subject.split(".");
-    if (!this.subs.some((s) => subjectMatches(s.tokens, tokens))) return Promise.reject(new Error(`no responders for ${subject}`));
+    if (!this.subs.some((s) => subjectMatches(s.tokens, tokens)))
+      return Promise.reject(new Error(`no responders for ${subject}`));
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         sub.unsubscribe();
@@ -91,9 +92,23 @@ export class MemoryBus implements Bus {
     });
   }
 
-  async record(subject: string, data: Uint8Array, opts: RecordOptions): Promise<void> {
-    if (!this.records.has(opts.msgId)) this.records.set(opts.msgId, { subject, data: data.slice() });
+  private store(subject: string, data: Uint8Array, msgId: string): RecordAck {
+    const had = this.records.get(msgId);
+    if (had) return { seq: had.seq, duplicate: true };
+    const seq = this.records.size + 1;
+    this.records.set(msgId, { subject, data: data.slice(), seq });
+    return { seq, duplicate: false };
+  }
+
+  publishRecorded(subject: string, data: Uint8Array, opts: RecordOptions): void {
+    this.store(subject, data, opts.msgId);
     this.publish(subject, data);
+  }
+
+  async record(subject: string, data: Uint8Array, opts: RecordOptions): Promise<RecordAck> {
+    const ack = this.store(subject, data, opts.msgId);
+    this.publish(subject, data);
+    return ack;
   }
 
   async flush(): Promise<void> {

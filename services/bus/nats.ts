@@ -1,7 +1,7 @@
 import { type JetStreamClient, type JetStreamManager, jetstream, jetstreamManager } from "@nats-io/jetstream";
-import { connect, type NatsConnection } from "@nats-io/transport-node";
+import { connect, headers, type NatsConnection } from "@nats-io/transport-node";
 import type { Logger } from "pino";
-import type { Bus, BusMessage, BusSubscription, RecordOptions } from "./bus.js";
+import type { Bus, BusMessage, BusSubscription, RecordAck, RecordOptions } from "./bus.js";
 
 /** Options of a NATS connection. */
 export interface NatsBusOptions {
@@ -99,9 +99,17 @@ export class NatsBus implements Bus {
     return m.data;
   }
 
-  async record(subject: string, data: Uint8Array, opts: RecordOptions): Promise<void> {
+  publishRecorded(subject: string, data: Uint8Array, opts: RecordOptions): void {
+    // JetStream de-duplicates on this header whether or not the publisher waits for an ack.
+    const h = headers();
+    h.set("Nats-Msg-Id", opts.msgId);
+    this.nc.publish(subject, data, { headers: h });
+  }
+
+  async record(subject: string, data: Uint8Array, opts: RecordOptions): Promise<RecordAck> {
     this.js ??= jetstream(this.nc);
-    await this.js.publish(subject, data, { msgID: opts.msgId });
+    const ack = await this.js.publish(subject, data, { msgID: opts.msgId });
+    return { seq: ack.seq, duplicate: ack.duplicate };
   }
 
   async jetstreamManager(): Promise<JetStreamManager> {

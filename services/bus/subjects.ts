@@ -29,10 +29,8 @@ export interface RunSubjects {
   readonly submitAll: string;
   /** market -> one firm: Reject */
   reject(firmId: string): string;
-  /** market -> all: Outcome */
+  /** market -> all: Outcome; the run's stream captures it as the durable record (id <run>-<round>) */
   readonly outcome: string;
-  /** market -> JetStream: RoundRecord (batches of cleared rounds) */
-  readonly record: string;
   /** market -> JetStream: RoundStatsBatch (batch means of the rounds of each record message) */
   readonly stats: string;
   /** market -> learners: TrainingInfo (CTDE only) */
@@ -58,7 +56,6 @@ export function runSubjects(runId: string): RunSubjects {
     submitAll: `${p}.submit.*`,
     reject: (firmId) => `${p}.reject.${token("firm id", firmId)}`,
     outcome: `${p}.outcome`,
-    record: `${p}.record`,
     stats: `${p}.stats`,
     train: `${p}.train`,
     control: `${p}.control`,

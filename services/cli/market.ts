@@ -3,7 +3,7 @@ import { NatsBus } from "../bus/index.js";
 import { loadExperiment } from "../config/index.js";
 import { ConfigError } from "../errors.js";
 import { rootLogger } from "../log.js";
-import { ensureRecordStream, lastStatsRound, readRecord } from "../report/record.js";
+import { ensureRecordStream, lastStatsRound, readRecord, recordedRounds, streamSeq } from "../report/record.js";
 
 export interface MarketCommandOptions {
   config: string;
@@ -27,14 +27,20 @@ export async function marketCommand(o: MarketCommandOptions): Promise<void> {
       `market.batch ${exp.market.batch} with ${exp.firms.length} firms makes outcomes of about ${Math.round(outcomeBytes / 1024)} KiB, above the NATS server's max_payload of ${Math.round(maxPayload / 1024)} KiB; lower market.batch or raise max_payload`,
     );
   }
-  const recordBus = await NatsBus.connect({ servers: o.nats, name: `stk-market-record-${o.run}`, logger: log });
   const jsm = await bus.jetstreamManager();
   await ensureRecordStream(jsm, o.run);
+  const recorded = await recordedRounds(jsm, o.run);
+  if (recorded > 0 && !o.resume) {
+    await bus.close();
+    throw new ConfigError(
+      `run ${o.run} already has ${recorded} recorded rounds; continue it with --resume, or start a new run id`,
+    );
+  }
   const resumeFrom = o.resume ? await readRecord(bus.nc, o.run) : undefined;
   const resumeStatsThrough = o.resume ? await lastStatsRound(jsm, o.run) : -1;
   const market = new MarketService({
     bus,
-    recordBus,
+    streamSeq: await streamSeq(jsm, o.run),
     experiment: exp,
     runId: o.run,
     logger: log,
@@ -46,7 +52,6 @@ export async function marketCommand(o: MarketCommandOptions): Promise<void> {
   try {
     await market.run();
   } finally {
-    await recordBus.close();
     await bus.close();
     log.flush?.();
   }

@@ -17,7 +17,7 @@ import { loadExperiment } from "../config/index.js";
 import { ConfigError, Interrupted, RuntimeFailure } from "../errors.js";
 import { equilibriaFor } from "../report/equilibria.js";
 import { roundMetrics, type Summary, SummaryBuilder } from "../report/metrics.js";
-import { ensureRecordStream, statsIn } from "../report/record.js";
+import { ensureRecordStream, recordedRounds, statsIn } from "../report/record.js";
 import { type LocalNats, startNatsServer } from "./nats-server.js";
 
 export interface RunOptions {
@@ -120,10 +120,14 @@ export async function runExperiment(configFile: string | undefined, o: RunOption
     };
 
     const common = ["--config", config, "--nats", url, "--run", runId];
-    const market = spawnChild("market", ["market", ...common, ...(o.resume ? ["--resume"] : [])]);
     const total = exp.market.totalRounds;
+    // Resuming a run whose record is already complete: nothing to play, only the results to rebuild.
+    const complete = o.resume !== undefined && (await recordedRounds(jsm, runId)) >= total;
+    if (complete) log.info({ rounds: total }, "the record already holds every round; rebuilding the results");
     let recorded = 0;
-    const marketExit = new Promise<void>((res) =>
+    const market = complete ? undefined : spawnChild("market", ["market", ...common, ...(o.resume ? ["--resume"] : [])]);
+    const marketExit = new Promise<void>((res) => {
+      if (!market) return res();
       market.once("exit", (code) => {
         if (code !== 0) return;
         // A market that stops cleanly before the last round (stopped by hand) ends the run too;
@@ -133,11 +137,13 @@ export async function runExperiment(configFile: string | undefined, o: RunOption
             abort(new RuntimeFailure(`the market stopped after ${recorded} of ${total} rounds; resume with --resume ${outDir}`));
         }, 5000).unref();
         res();
-      }),
-    );
-    const firmProcs = exp.firms.map((f) =>
-      spawnChild(`firm-${f.id}`, ["firm", ...common, "--firm", f.id, "--out", outDir, ...(o.resume ? ["--resume"] : [])]),
-    );
+      });
+    });
+    const firmProcs = complete
+      ? []
+      : exp.firms.map((f) =>
+          spawnChild(`firm-${f.id}`, ["firm", ...common, "--firm", f.id, "--out", outDir, ...(o.resume ? ["--resume"] : [])]),
+        );
     const firmExits = firmProcs.map((p) => new Promise<void>((res) => p.once("exit", (code) => (code === 0 || ending) && res())));
 
     // Follow the record: it is the authority, so metrics.jsonl is exactly what was recorded.

@@ -1,10 +1,10 @@
 /**
  * The durable record of a run: a JetStream stream with two subjects.
- * - `stk.<run>.record`: RoundRecord messages holding consecutive cleared rounds (idempotent id
- *   <run>-<first>-<last>); together they hold every cleared round. A run's results are rebuilt
- *   from it and a restarted market resumes after its last round.
- * - `stk.<run>.stats`: after each record message, the RoundStatsBatch of the same rounds (batch
- *   means), which progress and metrics follow without receiving the batch arrays.
+ * - `stk.<run>.outcome`: the Outcome of every cleared round, exactly as the firms received it (one
+ *   message per round, idempotent id <run>-<round>). A run's results are rebuilt from it and a
+ *   restarted market resumes after its last round.
+ * - `stk.<run>.stats`: RoundStatsBatch messages (batch means of consecutive rounds, published
+ *   after their outcomes), which progress and metrics follow without receiving the batch arrays.
  */
 import { DeliverPolicy, type JetStreamManager, jetstream, RetentionPolicy, StorageType } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
@@ -13,7 +13,7 @@ import { decode, type Outcome, type RoundStats, runSubjects } from "../bus/index
 /** Creates the run's record stream when it does not exist yet, or adds a missing subject (idempotent). */
 export async function ensureRecordStream(jsm: JetStreamManager, runId: string): Promise<void> {
   const s = runSubjects(runId);
-  const subjects = [s.record, s.stats];
+  const subjects = [s.outcome, s.stats];
   let existing: string[] | undefined;
   try {
     existing = (await jsm.streams.info(s.stream)).config.subjects;
@@ -21,7 +21,7 @@ export async function ensureRecordStream(jsm: JetStreamManager, runId: string): 
     // not there yet
   }
   if (existing) {
-    // A stream made by an older version records only the record subject.
+    // A stream made by an older version lacks a subject.
     if (!subjects.every((x) => existing.includes(x)))
       await jsm.streams.update(s.stream, { subjects: [...new Set([...existing, ...subjects])] });
     return;
@@ -36,11 +36,6 @@ export async function ensureRecordStream(jsm: JetStreamManager, runId: string): 
   });
 }
 
-/** Outcomes held by one record message. */
-export function outcomesOf(data: Uint8Array): Outcome[] {
-  return decode.record(data).outcomes ?? [];
-}
-
 /** Round statistics held by one stats message. */
 export function statsIn(data: Uint8Array): RoundStats[] {
   return decode.stats(data).rounds ?? [];
@@ -51,6 +46,21 @@ async function countOn(jsm: JetStreamManager, stream: string, subject: string): 
   try {
     const info = await jsm.streams.info(stream, { subjects_filter: subject });
     return info.state.subjects?.[subject] ?? 0;
+  } catch {
+    return 0;
+  }
+}
+
+/** How many rounds the run's record holds. */
+export async function recordedRounds(jsm: JetStreamManager, runId: string): Promise<number> {
+  const s = runSubjects(runId);
+  return countOn(jsm, s.stream, s.outcome);
+}
+
+/** The stream's last sequence number (0 when empty or missing). */
+export async function streamSeq(jsm: JetStreamManager, runId: string): Promise<number> {
+  try {
+    return (await jsm.streams.info(runSubjects(runId).stream)).state.last_seq;
   } catch {
     return 0;
   }
@@ -81,11 +91,10 @@ async function readSubject(
 /** Reads every recorded outcome in order (round 0 first), up to the record's end when called. */
 export async function readRecord(nc: NatsConnection, runId: string, onOutcome?: (o: Outcome) => void): Promise<Outcome[]> {
   const out: Outcome[] = [];
-  await readSubject(nc, runId, runSubjects(runId).record, (data) => {
-    for (const o of outcomesOf(data)) {
-      if (onOutcome) onOutcome(o);
-      else out.push(o);
-    }
+  await readSubject(nc, runId, runSubjects(runId).outcome, (data) => {
+    const o = decode.outcome(data);
+    if (onOutcome) onOutcome(o);
+    else out.push(o);
   });
   return out;
 }

@@ -60,7 +60,8 @@ describe("learning run", () => {
     const out = mkdtempSync(join(tmpdir(), "stk-resume-"));
     const first = spawnCli(["run", cfg, "--out", out, "--no-progress"], { LOG_LEVEL: "info" });
     const until = Date.now() + 60_000;
-    const recorded = () => (existsSync(join(out, "metrics.jsonl")) ? readFileSync(join(out, "metrics.jsonl"), "utf8").split("\n").length - 1 : 0);
+    const recorded = () =>
+      existsSync(join(out, "metrics.jsonl")) ? readFileSync(join(out, "metrics.jsonl"), "utf8").split("\n").length - 1 : 0;
     while (recorded() < 120 && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
     first.proc.kill("SIGINT");
     expect(await first.exit).toBe(130);
@@ -79,5 +80,11 @@ describe("learning run", () => {
     const trained = after.learners.leader.trainedRounds + after.learners.follower.trainedRounds;
     expect(trained).toBeGreaterThan(50);
     expect(execFileSync("ps", ["-eo", "args="]).toString()).not.toContain(out);
+    // Resuming the complete run plays nothing and rebuilds the same results.
+    const before = readFileSync(join(out, "metrics.jsonl"), "utf8");
+    const third = await run(["run", "--resume", out, "--no-progress"]);
+    expect(third.code, third.out).toBe(0);
+    expect(readFileSync(join(out, "metrics.jsonl"), "utf8")).toBe(before);
+    expect(JSON.parse(readFileSync(join(out, "summary.json"), "utf8")).rounds).toBe(400);
   });
 });

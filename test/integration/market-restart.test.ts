@@ -77,6 +77,11 @@ describe("market restart", () => {
       const exp = loadExperiment(cfg);
       const prices = (await playInProcess(new MemoryBus(), exp, "ref")).map((r) => Array.from(r.result.prices));
       expect(record.map((o) => o.prices)).toEqual(prices);
+      // Starting the same run again without --resume is refused before anything is published.
+      const again = spawnCli(["market", ...args]);
+      expect(await again.exit).toBe(2);
+      expect(again.output()).toMatch(/already has 3000 recorded rounds; continue it with --resume/);
+      expect((await readRecord(nc, run)).length).toBe(rounds);
     } finally {
       for (const f of firms) f.proc.kill();
       await nc.close();

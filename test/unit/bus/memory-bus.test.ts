@@ -24,9 +24,12 @@ describe("memory bus", () => {
     expect(reply[0]).toBe(42);
     expect(seen).toEqual(["a.x:1", "a.y:2"]);
     await expect(bus.request("nobody", new Uint8Array(), 50)).rejects.toThrow(/no responders/);
-    await bus.record("a.r", new Uint8Array([7]), { msgId: "id1" });
-    await bus.record("a.r", new Uint8Array([8]), { msgId: "id1" });
-    expect(bus.records.size).toBe(1);
+    expect(await bus.record("a.r", new Uint8Array([7]), { msgId: "id1" })).toEqual({ seq: 1, duplicate: false });
+    expect(await bus.record("a.r", new Uint8Array([8]), { msgId: "id1" })).toEqual({ seq: 1, duplicate: true });
+    bus.publishRecorded("a.r", new Uint8Array([9]), { msgId: "id2" });
+    bus.publishRecorded("a.r", new Uint8Array([9]), { msgId: "id2" });
+    expect(await bus.record("a.s", new Uint8Array([10]), { msgId: "id3" })).toEqual({ seq: 3, duplicate: false });
+    expect(bus.records.size).toBe(3);
     expect(bus.records.get("id1")?.data[0]).toBe(7);
   });
 });
