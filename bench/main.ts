@@ -163,14 +163,15 @@ const log = (s: string) => {
 try {
   const r1 = Number(process.env.BENCH_ROUNDS_B1 ?? 30000);
   const r1024 = Number(process.env.BENCH_ROUNDS_B1024 ?? 16000);
-  const reps = Number(process.env.BENCH_REPEATS ?? 3);
+  const reps = Number(process.env.BENCH_REPEATS ?? 5);
   // Every process JIT-compiles its hot path during the first few thousand rounds (the framework's
   // per-round CPU falls ~4x, the floor's ~2x); rates are reported after that warm-up, and over
   // the whole run for reference.
   const w1 = Math.floor(r1 / 3);
   const w1024 = Math.floor(r1024 / 3);
-  // Floor and framework alternate, each measured `reps` times; the median is reported (this
-  // machine's figures move by +-15% from run to run).
+  // Floor and framework alternate, each measured `reps` times. This machine's speed drifts by
+  // 15-30% over minutes, so the ratio is taken within each floor/framework pair (measured back to
+  // back) and its median reported; rates are medians over the runs.
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
   const measure = async (rounds: number, warmup: number, B: number) => {
     const f: Rate[] = [];
@@ -180,12 +181,19 @@ try {
       w.push(await framework(nats.url, rounds, warmup, B));
     }
     const show = (xs: Rate[], k: keyof Rate) => xs.map((x) => x[k].toFixed(0)).join(", ");
+    const ratios = (k: keyof Rate) => w.map((x, i) => x[k] / (f[i] as Rate)[k]);
     const m = {
       floor: median(f.map((x) => x.warm)),
       fw: median(w.map((x) => x.warm)),
+      ratio: median(ratios("warm")),
       floorWhole: median(f.map((x) => x.whole)),
       fwWhole: median(w.map((x) => x.whole)),
-      runs: `floor ${show(f, "warm")} (whole run ${show(f, "whole")}); framework ${show(w, "warm")} (whole run ${show(w, "whole")})`,
+      ratioWhole: median(ratios("whole")),
+      runs: `floor ${show(f, "warm")} (whole run ${show(f, "whole")}); framework ${show(w, "warm")} (whole run ${show(w, "whole")}); pair ratios ${ratios(
+        "warm",
+      )
+        .map((r) => r.toFixed(2))
+        .join(", ")}`,
     };
     process.stdout.write(`B=${B}: ${m.runs} rounds/s\n`);
     return m;
@@ -196,7 +204,7 @@ try {
     `# Benchmarks\n\nMeasured by \`npm run bench\` on ${new Date().toISOString().slice(0, 10)} (${process.platform}, Node ${process.version}, ${(await import("node:os")).cpus().length} cores).`,
   );
   log(
-    `Round rate: 1 leader + 1 follower, fixed policies, market and each firm in its own process, launched by \`stackelberg run\` (JetStream recording and the launcher's metrics on). Median of ${reps} runs of ${r1} rounds (B = 1) and ${r1024} rounds (B = 1024). Rates are measured after a warm-up of the first third of the rounds (${w1} and ${w1024}), in which every process JIT-compiles its hot path; the whole-run rates (first to last round cleared) are given too.`,
+    `Round rate: 1 leader + 1 follower, fixed policies, market and each firm in its own process, launched by \`stackelberg run\` (JetStream recording and the launcher's metrics on). ${reps} floor/framework pairs run back to back, ${r1} rounds (B = 1) and ${r1024} rounds (B = 1024) per run; rates are medians over the runs, the ratio is the median of the pairs' ratios. Rates are measured after a warm-up of the first third of the rounds (${w1} and ${w1024}), in which every process JIT-compiles its hot path; the whole-run rates (first to last round cleared) are given too.`,
   );
   log(
     `Floor: the same 5 messages per round (payload bytes at B = 1024: ${messageSizes(1024).join(", ")}) between bare NATS clients with no protocol logic, same server, same run, same warm-up.\n`,
@@ -210,7 +218,7 @@ try {
     [1024, b1024],
   ] as const)
     log(
-      `| ${B} | ${m.floor.toFixed(0)} | ${m.fw.toFixed(0)} | ${(m.fw / m.floor).toFixed(2)} | ${(m.fw * B).toFixed(0)} | ${m.floorWhole.toFixed(0)}, ${m.fwWhole.toFixed(0)}, ${(m.fwWhole / m.floorWhole).toFixed(2)} |`,
+      `| ${B} | ${m.floor.toFixed(0)} | ${m.fw.toFixed(0)} | ${m.ratio.toFixed(2)} | ${(m.fw * B).toFixed(0)} | ${m.floorWhole.toFixed(0)}, ${m.fwWhole.toFixed(0)}, ${m.ratioWhole.toFixed(2)} |`,
     );
   log(`\nEach run (after warm-up, and whole run): B = 1 ${b1.runs}; B = 1024 ${b1024.runs}.`);
   const learnRounds = Number(process.env.BENCH_LEARN_ROUNDS ?? 600);
