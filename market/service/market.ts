@@ -64,10 +64,10 @@ export interface MarketServiceOptions {
   /** Resume: the outcomes already recorded, in round order; the run continues after the last. */
   resumeFrom?: readonly Outcome[];
   /**
-   * Resume: the last round whose RoundStats are in the stream (-1: none). Recorded rounds after it
-   * (a stop between a record and its stats) get their stats published again.
+   * Resume: the rounds whose RoundStats are in the stream. Recorded rounds missing from it (a stop
+   * between outcomes and their stats) get their stats published again.
    */
-  resumeStatsThrough?: number;
+  resumeStatsRounds?: ReadonlySet<number>;
 }
 
 /** Runs one market: `run()` resolves when the last round is cleared and recorded. */
@@ -149,8 +149,8 @@ export class MarketService {
     this.lastTotal = new Float64Array(this.B);
     if (opts.resumeFrom && opts.resumeFrom.length > 0) {
       this.replay(opts.resumeFrom);
-      const through = opts.resumeStatsThrough ?? -1;
-      this.recorder.restate(opts.resumeFrom.filter((o) => Number(o.round ?? 0) > through).map(statsOf));
+      const have = opts.resumeStatsRounds ?? new Set<number>();
+      this.recorder.restate(opts.resumeFrom.filter((o) => !have.has(Number(o.round ?? 0))).map(statsOf));
     }
   }
 

@@ -36,8 +36,6 @@ export class RoundRecorder {
   /** Stats messages the stream reported as duplicates (not stored again). */
   private duplicates = 0;
   private due = false;
-  /** Highest round whose outcome the stream is known to hold. */
-  committedRound = -1;
 
   constructor(private readonly o: RecorderOptions) {}
 
@@ -84,11 +82,21 @@ export class RoundRecorder {
   }
 
   /**
-   * Publishes the statistics of rounds already in the record (a market resuming after a stop
-   * between an outcome and its stats).
+   * Publishes the statistics of rounds already in the record whose stats the stream lacks (a
+   * market resuming after a stop between outcomes and their stats), in runs of consecutive rounds
+   * of at most `maxRounds`.
    */
   restate(stats: RoundStats[]): void {
-    if (stats.length > 0) this.send(stats, "restating");
+    let chunk: RoundStats[] = [];
+    for (const st of stats) {
+      const prev = chunk[chunk.length - 1];
+      if (prev && (Number(st.round) !== Number(prev.round) + 1 || chunk.length >= (this.o.maxRounds ?? 64))) {
+        this.send(chunk, "restating");
+        chunk = [];
+      }
+      chunk.push(st);
+    }
+    if (chunk.length > 0) this.send(chunk, "restating");
   }
 
   private send(stats: RoundStats[], what: string): void {
@@ -109,7 +117,6 @@ export class RoundRecorder {
           throw new Error(
             `the record stream stored message ${ack.seq} where ${expected} was expected: an outcome up to round ${last} was not recorded (or something else publishes on ${this.o.subjects.outcome})`,
           );
-        this.committedRound = Math.max(this.committedRound, last);
       })
       .catch((err: Error) => {
         this.error ??= new Error(`${what} rounds ${first}-${last} failed: ${err.message}`, { cause: err });

@@ -31,7 +31,7 @@ export interface RunSubjects {
   reject(firmId: string): string;
   /** market -> all: Outcome; the run's stream captures it as the durable record (id <run>-<round>) */
   readonly outcome: string;
-  /** market -> JetStream: RoundStatsBatch (batch means of the rounds of each record message) */
+  /** market -> JetStream: RoundStatsBatch (per-round batch means, published after their outcomes) */
   readonly stats: string;
   /** market -> learners: TrainingInfo (CTDE only) */
   readonly train: string;

@@ -3,7 +3,7 @@ import { NatsBus } from "../bus/index.js";
 import { loadExperiment } from "../config/index.js";
 import { ConfigError } from "../errors.js";
 import { rootLogger } from "../log.js";
-import { ensureRecordStream, lastStatsRound, readRecord, recordedRounds, streamSeq } from "../report/record.js";
+import { ensureRecordStream, readRecord, readStats, recordedRounds, streamSeq } from "../report/record.js";
 
 export interface MarketCommandOptions {
   config: string;
@@ -37,14 +37,14 @@ export async function marketCommand(o: MarketCommandOptions): Promise<void> {
     );
   }
   const resumeFrom = o.resume ? await readRecord(bus.nc, o.run) : undefined;
-  const resumeStatsThrough = o.resume ? await lastStatsRound(jsm, o.run) : -1;
+  const resumeStatsRounds = o.resume ? new Set((await readStats(bus.nc, o.run)).map((s) => Number(s.round ?? 0))) : undefined;
   const market = new MarketService({
     bus,
     streamSeq: await streamSeq(jsm, o.run),
     experiment: exp,
     runId: o.run,
     logger: log,
-    ...(resumeFrom ? { resumeFrom, resumeStatsThrough } : {}),
+    ...(resumeFrom && resumeStatsRounds ? { resumeFrom, resumeStatsRounds } : {}),
   });
   const stop = () => void market.stop("market stopped by signal");
   process.once("SIGINT", stop);

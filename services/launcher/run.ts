@@ -8,16 +8,16 @@ import { randomBytes } from "node:crypto";
 import { copyFileSync, createWriteStream, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { DeliverPolicy, jetstream } from "@nats-io/jetstream";
+import { type ConsumerMessages, DeliverPolicy, jetstream } from "@nats-io/jetstream";
 import cliProgress from "cli-progress";
 import { parseDocument } from "yaml";
 import type { Logger } from "pino";
-import { NatsBus, runSubjects } from "../bus/index.js";
+import { NatsBus, type RoundStats, runSubjects, statsOf } from "../bus/index.js";
 import { loadExperiment } from "../config/index.js";
 import { ConfigError, Interrupted, RuntimeFailure } from "../errors.js";
 import { equilibriaFor } from "../report/equilibria.js";
 import { roundMetrics, type Summary, SummaryBuilder } from "../report/metrics.js";
-import { ensureRecordStream, recordedRounds, statsIn } from "../report/record.js";
+import { ensureRecordStream, readRecord, recordedRounds, statsIn } from "../report/record.js";
 import { type LocalNats, startNatsServer } from "./nats-server.js";
 
 export interface RunOptions {
@@ -121,7 +121,8 @@ export async function runExperiment(configFile: string | undefined, o: RunOption
 
     const common = ["--config", config, "--nats", url, "--run", runId];
     const total = exp.market.totalRounds;
-    // Resuming a run whose record is already complete: nothing to play, only the results to rebuild.
+    // Resuming a run whose record already holds every outcome: nothing to play, only the results
+    // to rebuild (from the outcomes, so stats lost after the last outcome do not matter).
     const complete = o.resume !== undefined && (await recordedRounds(jsm, runId)) >= total;
     if (complete) log.info({ rounds: total }, "the record already holds every round; rebuilding the results");
     let recorded = 0;
@@ -134,7 +135,11 @@ export async function runExperiment(configFile: string | undefined, o: RunOption
         // give the record a moment to reach us, then report what is missing.
         setTimeout(() => {
           if (recorded < total)
-            abort(new RuntimeFailure(`the market stopped after ${recorded} of ${total} rounds; resume with --resume ${outDir}`));
+            abort(
+              new RuntimeFailure(
+                `the market stopped after ${recorded} of ${total} rounds${pending.size > 0 ? ` (the statistics of round ${recorded} are missing from the record)` : ""}; resume with --resume ${outDir}`,
+              ),
+            );
         }, 5000).unref();
         res();
       });
@@ -158,37 +163,57 @@ export async function runExperiment(configFile: string | undefined, o: RunOption
       );
       bar.start(total, 0, { rate: "0", distance: "-" });
     }
-    const js = jetstream(bus.nc);
-    // Follow the stats subject (per-round means, stored right after each record message), not the
-    // full record: the metrics are the same and the launcher never receives the batch arrays.
-    const subj = runSubjects(runId);
-    const consumer = await js.consumers.get(subj.stream, { deliver_policy: DeliverPolicy.All, filter_subjects: subj.stats });
-    const messages = await consumer.consume();
-    const follow = (async () => {
-      let lastLog = Date.now();
-      for await (const m of messages) {
-        let last: ReturnType<typeof roundMetrics> | undefined;
-        let chunk = "";
-        for (const st of statsIn(m.data)) {
-          // Each round once, in order (stats published again after a market restart are skipped).
-          if (Number(st.round ?? 0) !== summary.count) continue;
-          last = roundMetrics(st, eq);
-          chunk += `${JSON.stringify(last)}\n`;
-          summary.add(last);
-        }
-        metrics.write(chunk);
-        const n = summary.count;
-        recorded = n;
-        const secs = (Date.now() - started) / 1000;
-        const distance = last?.distance ?? Number.NaN;
-        if (bar) bar.update(n, { rate: (n / secs).toFixed(0), distance: distance.toExponential(2) });
-        else if (Date.now() - lastLog > 5000) {
-          lastLog = Date.now();
-          log.info({ rounds: n, total, roundsPerSecond: Math.round(n / secs), distance }, "progress");
-        }
-        if (n >= total) break;
+    // Metrics come from the record, the authority: live from the stats subject (per-round means,
+    // stored after their outcomes; the launcher never receives the batch arrays), or, when the
+    // record is already complete, from the recorded outcomes themselves (the same doubles).
+    const pending = new Map<number, RoundStats>();
+    let lastLog = Date.now();
+    const take = (batch: RoundStats[]) => {
+      for (const st of batch) {
+        const r = Number(st.round ?? 0);
+        if (r >= summary.count) pending.set(r, st);
       }
-    })();
+      // Each round once, in order: stats restated by a resumed market may come after later rounds.
+      let last: ReturnType<typeof roundMetrics> | undefined;
+      let chunk = "";
+      for (let st = pending.get(summary.count); st; st = pending.get(summary.count)) {
+        pending.delete(summary.count);
+        last = roundMetrics(st, eq);
+        chunk += `${JSON.stringify(last)}\n`;
+        summary.add(last);
+      }
+      if (!last) return;
+      metrics.write(chunk);
+      const n = summary.count;
+      recorded = n;
+      const secs = (Date.now() - started) / 1000;
+      if (bar) bar.update(n, { rate: (n / secs).toFixed(0), distance: last.distance.toExponential(2) });
+      else if (Date.now() - lastLog > 5000) {
+        lastLog = Date.now();
+        log.info({ rounds: n, total, roundsPerSecond: Math.round(n / secs), distance: last.distance }, "progress");
+      }
+    };
+    let messages: ConsumerMessages | undefined;
+    let follow: Promise<void>;
+    if (complete) {
+      follow = readRecord(bus.nc, runId, (o) => take([statsOf(o)])).then(() => {
+        if (summary.count < total) throw new RuntimeFailure(`the record holds ${summary.count} contiguous rounds of ${total}`);
+      });
+    } else {
+      const subj = runSubjects(runId);
+      const consumer = await jetstream(bus.nc).consumers.get(subj.stream, {
+        deliver_policy: DeliverPolicy.All,
+        filter_subjects: subj.stats,
+      });
+      const live = await consumer.consume();
+      messages = live;
+      follow = (async () => {
+        for await (const m of live) {
+          take(statsIn(m.data));
+          if (summary.count >= total) break;
+        }
+      })();
+    }
     await Promise.race([Promise.all([follow, marketExit]), aborted]);
     // Every round is recorded and the market is done. Firms exit on END_OF_RUN after saving their
     // policies; one that missed it (plain NATS does not redeliver) is stopped after a grace period.
@@ -200,7 +225,7 @@ export async function runExperiment(configFile: string | undefined, o: RunOption
     grace.unref();
     await Promise.race([Promise.all(firmExits), aborted]);
     clearTimeout(grace);
-    await messages.close();
+    await messages?.close();
     await new Promise<void>((r) => metrics.end(r));
     bar?.stop();
     bar = undefined;

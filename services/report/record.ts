@@ -9,8 +9,9 @@
 import { DeliverPolicy, type JetStreamManager, jetstream, RetentionPolicy, StorageType } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { decode, type Outcome, type RoundStats, runSubjects } from "../bus/index.js";
+import { ConfigError } from "../errors.js";
 
-/** Creates the run's record stream when it does not exist yet, or adds a missing subject (idempotent). */
+/** Creates the run's record stream when it does not exist yet (idempotent); refuses a stream of another layout. */
 export async function ensureRecordStream(jsm: JetStreamManager, runId: string): Promise<void> {
   const s = runSubjects(runId);
   const subjects = [s.outcome, s.stats];
@@ -21,9 +22,10 @@ export async function ensureRecordStream(jsm: JetStreamManager, runId: string): 
     // not there yet
   }
   if (existing) {
-    // A stream made by an older version lacks a subject.
     if (!subjects.every((x) => existing.includes(x)))
-      await jsm.streams.update(s.stream, { subjects: [...new Set([...existing, ...subjects])] });
+      throw new ConfigError(
+        `the stream ${s.stream} of run ${s.run} records ${existing.join(", ")}, not ${subjects.join(" and ")}: it was made by an older version of this framework and cannot be resumed; start a new run`,
+      );
     return;
   }
   await jsm.streams.add({
@@ -31,8 +33,10 @@ export async function ensureRecordStream(jsm: JetStreamManager, runId: string): 
     subjects,
     storage: StorageType.File,
     retention: RetentionPolicy.Limits,
-    // Idempotent ids: a re-published round (e.g. after a market restart) is stored once.
-    duplicate_window: 10 * 60 * 1_000_000_000,
+    // Idempotent ids: a re-published message is stored once. A resumed market never re-publishes a
+    // recorded round, so the window is a safety net; with one id per round it stays short to bound
+    // the server's memory (~2,000 ids per second at B = 1).
+    duplicate_window: 2 * 60 * 1_000_000_000,
   });
 }
 
@@ -104,16 +108,4 @@ export async function readStats(nc: NatsConnection, runId: string): Promise<Roun
   const out: RoundStats[] = [];
   await readSubject(nc, runId, runSubjects(runId).stats, (data) => out.push(...statsIn(data)));
   return out;
-}
-
-/** The last round whose statistics are in the stream, or -1. */
-export async function lastStatsRound(jsm: JetStreamManager, runId: string): Promise<number> {
-  const s = runSubjects(runId);
-  try {
-    const m = await jsm.streams.getMessage(s.stream, { last_by_subj: s.stats });
-    const rounds = m ? statsIn(m.data) : [];
-    return rounds.length > 0 ? Number(rounds[rounds.length - 1]?.round ?? -1) : -1;
-  } catch {
-    return -1;
-  }
 }

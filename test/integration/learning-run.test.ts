@@ -6,7 +6,11 @@ import { execFileSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { jetstreamManager } from "@nats-io/jetstream";
+import { connect } from "@nats-io/transport-node";
 import { describe, expect, it } from "vitest";
+import { runSubjects } from "../../services/bus/index.js";
+import { startNatsServer } from "../../services/launcher/nats-server.js";
 import { spawnCli, writeExperiment } from "../fixtures/cli.js";
 
 const ppoDuopoly = (episodes: number, checkpointEvery = 0) =>
@@ -80,11 +84,27 @@ describe("learning run", () => {
     const trained = after.learners.leader.trainedRounds + after.learners.follower.trainedRounds;
     expect(trained).toBeGreaterThan(50);
     expect(execFileSync("ps", ["-eo", "args="]).toString()).not.toContain(out);
-    // Resuming the complete run plays nothing and rebuilds the same results.
+    // Resuming the complete run plays nothing and rebuilds the same results, from the recorded
+    // outcomes even when the stats of the last rounds were lost.
     const before = readFileSync(join(out, "metrics.jsonl"), "utf8");
+    const store = await startNatsServer({ storeDir: join(out, "nats-store") });
+    try {
+      const nc = await connect({ servers: store.url });
+      const jsm = await jetstreamManager(nc);
+      const runId = JSON.parse(readFileSync(join(out, "run.json"), "utf8")).runId as string;
+      const s = runSubjects(runId);
+      const last = await jsm.streams.getMessage(s.stream, { last_by_subj: s.stats });
+      expect(last).not.toBeNull();
+      await jsm.streams.deleteMessage(s.stream, last?.seq ?? 0);
+      await nc.close();
+    } finally {
+      await store.stop();
+    }
+    const marketLog = readFileSync(join(out, "logs", "market.log"), "utf8");
     const third = await run(["run", "--resume", out, "--no-progress"]);
     expect(third.code, third.out).toBe(0);
     expect(readFileSync(join(out, "metrics.jsonl"), "utf8")).toBe(before);
+    expect(readFileSync(join(out, "logs", "market.log"), "utf8")).toBe(marketLog);
     expect(JSON.parse(readFileSync(join(out, "summary.json"), "utf8")).rounds).toBe(400);
   });
 });

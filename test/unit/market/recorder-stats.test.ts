@@ -7,6 +7,7 @@ import { describe, expect, it } from "vitest";
 import { decode, MemoryBus, type Outcome, type RoundStats, runSubjects, statsOf } from "../../../services/bus/index.js";
 import { parseExperiment } from "../../../services/config/index.js";
 import { playInProcess } from "../../fixtures/play.js";
+import { RoundRecorder } from "../../../market/service/recorder.js";
 
 const exp = parseExperiment({
   name: "stats",
@@ -25,8 +26,9 @@ const exp = parseExperiment({
   ],
 });
 
-const play = (bus: MemoryBus, runId: string, resume?: { from: Outcome[]; statsThrough: number }) =>
-  playInProcess(bus, exp, runId, resume ? { resumeFrom: resume.from, resumeStatsThrough: resume.statsThrough } : {});
+const play = (bus: MemoryBus, runId: string, resume?: { from: Outcome[]; statsOf: number[] }) =>
+  playInProcess(bus, exp, runId, resume ? { resumeFrom: resume.from, resumeStatsRounds: new Set(resume.statsOf) } : {});
+const range = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => from + i);
 
 /** The stored outcomes and stats of a run, in store order, with their message ids and sequence numbers. */
 function stored(bus: MemoryBus, runId: string) {
@@ -82,16 +84,54 @@ describe("record statistics", () => {
     const first = new MemoryBus();
     await play(first, "st2");
     const full = stored(first, "st2").outcomes;
-    // As if the market stopped after recording round 29 but before the stats of rounds 20..29.
+    // As if the market stopped after recording round 29 while the stats of rounds 10..14 and
+    // 20..29 were not stored.
     const bus = new MemoryBus();
-    await play(bus, "st2", { from: full.slice(0, 30), statsThrough: 19 });
+    await play(bus, "st2", { from: full.slice(0, 30), statsOf: [...range(0, 10), ...range(15, 20)] });
     const { outcomes, stats } = stored(bus, "st2");
-    expect(stats[0]?.id).toBe("st2-20-29-stats");
-    expect(stats[0]?.seq).toBe(1);
+    expect(stats.slice(0, 2).map((s) => [s.id, s.seq])).toEqual([
+      ["st2-10-14-stats", 1],
+      ["st2-20-29-stats", 2],
+    ]);
     const rounds = stats.flatMap((s) => s.rounds.map((x) => Number(x.round)));
-    expect(rounds).toEqual(Array.from({ length: 40 }, (_, i) => 20 + i));
+    expect(rounds).toEqual([...range(10, 15), ...range(20, 60)]);
     expect(outcomes.map((o) => Number(o.round))).toEqual(Array.from({ length: 30 }, (_, i) => 30 + i));
     // The resumed run equals the uninterrupted one.
     expect(outcomes.map((o) => o.prices)).toEqual(full.slice(30).map((o) => o.prices));
+  });
+});
+
+describe("round recorder", () => {
+  const subjects = runSubjects("rr");
+  const st = (round: number): RoundStats => ({
+    round,
+    firmIds: ["a"],
+    priceMean: round,
+    quantityMeans: [1],
+    profitMeans: [2],
+    absent: [false],
+  });
+
+  it("round recorder - counts on from the stream's sequence and skips stats the stream already holds", async () => {
+    const bus = new MemoryBus();
+    // Three messages already stored, one of them the stats of round 0.
+    bus.publishRecorded(subjects.outcome, new Uint8Array([0]), { msgId: "rr-0" });
+    await bus.record(subjects.stats, new Uint8Array([1]), { msgId: "rr-0-0-stats" });
+    bus.publishRecorded(subjects.outcome, new Uint8Array([2]), { msgId: "rr-1" });
+    const rec = new RoundRecorder({ bus, subjects, streamSeq: 3, maxRounds: 2 });
+    rec.restate([st(0)]); // a duplicate: not stored again, the count must not move
+    for (let r = 2; r < 7; r++) {
+      rec.add(r, new Uint8Array([r]), st(r));
+      rec.publishIfDue();
+    }
+    await rec.flush();
+    expect(bus.records.size).toBe(3 + 5 + 3);
+  });
+
+  it("round recorder - a wrong starting sequence is reported as a lost outcome", async () => {
+    const bus = new MemoryBus();
+    const rec = new RoundRecorder({ bus, subjects, streamSeq: 1 });
+    rec.add(0, new Uint8Array([0]), st(0));
+    await expect(rec.flush()).rejects.toThrow(/stored message 2 where 3 was expected: an outcome up to round 0 was not recorded/);
   });
 });
