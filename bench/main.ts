@@ -162,7 +162,7 @@ const log = (s: string) => {
 };
 try {
   const r1 = Number(process.env.BENCH_ROUNDS_B1 ?? 30000);
-  const r1024 = Number(process.env.BENCH_ROUNDS_B1024 ?? 16000);
+  const r1024 = Number(process.env.BENCH_ROUNDS_B1024 ?? 30000);
   const reps = Number(process.env.BENCH_REPEATS ?? 5);
   // Every process JIT-compiles its hot path during the first few thousand rounds (the framework's
   // per-round CPU falls ~4x, the floor's ~2x); rates are reported after that warm-up, and over
