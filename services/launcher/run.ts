@@ -151,7 +151,6 @@ export async function runExperiment(configFile: string | undefined, o: RunOption
         );
     const firmExits = firmProcs.map((p) => new Promise<void>((res) => p.once("exit", (code) => (code === 0 || ending) && res())));
 
-    // Follow the record: it is the authority, so metrics.jsonl is exactly what was recorded.
     const metricsFile = join(outDir, "metrics.jsonl");
     const metrics = createWriteStream(metricsFile, { flags: "w" });
     const summary = new SummaryBuilder(eq, total);
