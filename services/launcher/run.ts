@@ -18,6 +18,7 @@ import { ConfigError, Interrupted, RuntimeFailure } from "../errors.js";
 import { equilibriaFor } from "../report/equilibria.js";
 import { roundMetrics, type Summary, SummaryBuilder } from "../report/metrics.js";
 import { ensureRecordStream, readRecord, recordedRounds, statsIn } from "../report/record.js";
+import { RoundOrder } from "../report/round-order.js";
 import { type LocalNats, startNatsServer } from "./nats-server.js";
 
 export interface RunOptions {
@@ -137,7 +138,7 @@ export async function runExperiment(configFile: string | undefined, o: RunOption
           if (recorded < total)
             abort(
               new RuntimeFailure(
-                `the market stopped after ${recorded} of ${total} rounds${pending.size > 0 ? ` (the statistics of round ${recorded} are missing from the record)` : ""}; resume with --resume ${outDir}`,
+                `the market stopped after ${recorded} of ${total} rounds${order.waiting > 0 ? ` (the statistics of round ${recorded} are missing from the record)` : ""}; resume with --resume ${outDir}`,
               ),
             );
         }, 5000).unref();
@@ -165,22 +166,17 @@ export async function runExperiment(configFile: string | undefined, o: RunOption
     // Metrics come from the record, the authority: live from the stats subject (per-round means,
     // stored after their outcomes; the launcher never receives the batch arrays), or, when the
     // record is already complete, from the recorded outcomes themselves (the same doubles).
-    const pending = new Map<number, RoundStats>();
+    const order = new RoundOrder<RoundStats>();
     let lastLog = Date.now();
     const take = (batch: RoundStats[]) => {
-      for (const st of batch) {
-        const r = Number(st.round ?? 0);
-        if (r >= summary.count) pending.set(r, st);
-      }
-      // Each round once, in order: stats restated by a resumed market may come after later rounds.
       let last: ReturnType<typeof roundMetrics> | undefined;
       let chunk = "";
-      for (let st = pending.get(summary.count); st; st = pending.get(summary.count)) {
-        pending.delete(summary.count);
-        last = roundMetrics(st, eq);
-        chunk += `${JSON.stringify(last)}\n`;
-        summary.add(last);
-      }
+      for (const st of batch)
+        for (const ready of order.push(Number(st.round ?? 0), st)) {
+          last = roundMetrics(ready, eq);
+          chunk += `${JSON.stringify(last)}\n`;
+          summary.add(last);
+        }
       if (!last) return;
       metrics.write(chunk);
       const n = summary.count;
