@@ -39,18 +39,13 @@ export class RoundRecorder {
 
   constructor(private readonly o: RecorderOptions) {}
 
-  /** The outcome's idempotent message id. */
-  outcomeId(round: number): string {
-    return `${this.o.subjects.run}-${round}`;
-  }
-
   /**
    * Publishes a cleared round's Outcome (delivered to firms and stored by the stream) and buffers
    * its statistics. Returns a promise when the caller should wait (ack window full).
    */
   add(round: number, outcome: Uint8Array, stats: RoundStats): Promise<void> | undefined {
     if (this.error) throw this.error;
-    this.o.bus.publishRecorded(this.o.subjects.outcome, outcome, { msgId: this.outcomeId(round) });
+    this.o.bus.publishRecorded(this.o.subjects.outcome, outcome, { msgId: `${this.o.subjects.run}-${round}` });
     this.published++;
     this.stats.push(stats);
     this.due = this.stats.length >= (this.o.maxRounds ?? 64);

@@ -126,7 +126,6 @@ export async function runExperiment(configFile: string | undefined, o: RunOption
     // to rebuild (from the outcomes, so stats lost after the last outcome do not matter).
     const complete = o.resume !== undefined && (await recordedRounds(jsm, runId)) >= total;
     if (complete) log.info({ rounds: total }, "the record already holds every round; rebuilding the results");
-    let recorded = 0;
     const market = complete ? undefined : spawnChild("market", ["market", ...common, ...(o.resume ? ["--resume"] : [])]);
     const marketExit = new Promise<void>((res) => {
       if (!market) return res();
@@ -135,10 +134,10 @@ export async function runExperiment(configFile: string | undefined, o: RunOption
         // A market that stops cleanly before the last round (stopped by hand) ends the run too;
         // give the record a moment to reach us, then report what is missing.
         setTimeout(() => {
-          if (recorded < total)
+          if (summary.count < total)
             abort(
               new RuntimeFailure(
-                `the market stopped after ${recorded} of ${total} rounds${order.waiting > 0 ? ` (the statistics of round ${recorded} are missing from the record)` : ""}; resume with --resume ${outDir}`,
+                `the market stopped after ${summary.count} of ${total} rounds${order.waiting > 0 ? ` (the statistics of round ${summary.count} are missing from the record)` : ""}; resume with --resume ${outDir}`,
               ),
             );
         }, 5000).unref();
@@ -180,7 +179,6 @@ export async function runExperiment(configFile: string | undefined, o: RunOption
       if (!last) return;
       metrics.write(chunk);
       const n = summary.count;
-      recorded = n;
       const secs = (Date.now() - started) / 1000;
       if (bar) bar.update(n, { rate: (n / secs).toFixed(0), distance: last.distance.toExponential(2) });
       else if (Date.now() - lastLog > 5000) {

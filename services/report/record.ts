@@ -61,13 +61,9 @@ export async function recordedRounds(jsm: JetStreamManager, runId: string): Prom
   return countOn(jsm, s.stream, s.outcome);
 }
 
-/** The stream's last sequence number (0 when empty or missing). */
+/** The last sequence number of the run's stream (0 when empty); the stream must exist. */
 export async function streamSeq(jsm: JetStreamManager, runId: string): Promise<number> {
-  try {
-    return (await jsm.streams.info(runSubjects(runId).stream)).state.last_seq;
-  } catch {
-    return 0;
-  }
+  return (await jsm.streams.info(runSubjects(runId).stream)).state.last_seq;
 }
 
 /** Reads the messages on one subject of the run's stream that exist when called, in order. */
