@@ -21,6 +21,7 @@ import {
   runSubjects,
 } from "../../services/bus/index.js";
 import { marginalCost } from "../../market/economics/index.js";
+import { ProtocolError } from "../../services/errors.js";
 import { costFromMsg, demandFromMsg } from "../../market/service/params.js";
 import type { ActContext, Policy, RunView } from "../policy.js";
 
@@ -339,7 +340,7 @@ export class FirmRuntime {
 }
 
 /** The market answered the registration with a refusal; retrying will not help. */
-export class RegistrationRefused extends Error {
+export class RegistrationRefused extends ProtocolError {
   constructor(message: string) {
     super(message);
     this.name = "RegistrationRefused";

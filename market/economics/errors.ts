@@ -2,9 +2,10 @@
  * Named errors of market/economics and the text of their messages, kept in one place so that
  * validation everywhere names the offending field the same way ("demand.b must be > 0").
  */
+import { StackelbergError } from "../../services/errors.js";
 
 /** A model parameter (demand, cost, dynamics, batch, firm list) is invalid; the message names the field. */
-export class EconomicsConfigError extends Error {
+export class EconomicsConfigError extends StackelbergError {
   constructor(message: string, options?: ErrorOptions) {
     super(message, options);
     this.name = "EconomicsConfigError";
@@ -12,7 +13,7 @@ export class EconomicsConfigError extends Error {
 }
 
 /** The equilibrium solver cannot produce an equilibrium for this game (none exists, or it diverged). */
-export class EquilibriumError extends Error {
+export class EquilibriumError extends StackelbergError {
   constructor(message: string, options?: ErrorOptions) {
     super(message, options);
     this.name = "EquilibriumError";

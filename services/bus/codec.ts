@@ -90,3 +90,24 @@ export function statsOf(o: Outcome): RoundStats {
     clearedUnixMs: o.clearedUnixMs ?? 0,
   };
 }
+
+/**
+ * An upper bound on the bytes of the largest message of a run (TrainingInfo, which carries two
+ * observation tables and every firm's quantities, profits and marginal costs; the Outcome and move
+ * requests are smaller): 8 bytes per packed double, plus firm ids and fixed fields.
+ */
+export function largestMessageBytes(batch: number, firms: number, observationColumns: number): number {
+  return 8 * batch * (2 * observationColumns + 3 * firms + 2) + 72 * firms + 4096;
+}
+
+/** NATS's hard ceiling on max_payload (the server refuses larger settings). */
+export const NATS_MAX_PAYLOAD_LIMIT = 64 * 1024 * 1024;
+
+/**
+ * The server max_payload a run needs: its largest message with a quarter to spare, at least 64 KiB,
+ * rounded up to KiB. Smaller than NATS's 1 MiB default for small runs, so junk is bounded too.
+ */
+export function maxPayloadFor(batch: number, firms: number, observationColumns: number): number {
+  const need = Math.ceil((largestMessageBytes(batch, firms, observationColumns) * 1.25) / 1024) * 1024;
+  return Math.max(64 * 1024, need);
+}

@@ -2,5 +2,17 @@ export type { Bus, BusMessage, BusSubscription, RecordAck, RecordOptions } from 
 export * from "./codec.js";
 export { MemoryBus } from "./memory.js";
 export { NatsBus, type NatsBusOptions } from "./nats.js";
-export { detail, MESSAGE_RULES, PROTOCOL_VERSION, RejectCode, type RejectCodeName, rejectName } from "./protocol.js";
-export { isSubjectToken, type RunSubjects, runSubjects } from "./subjects.js";
+export {
+  clip,
+  clipList,
+  detail,
+  MESSAGE_RULES,
+  type MessageRule,
+  PROTOCOL_VERSION,
+  RejectCode,
+  type RejectCodeName,
+  rejectName,
+  WIRE_LIMITS,
+} from "./protocol.js";
+export { type Identity, isSubjectToken, type RunSubjects, runSubjects, type SubjectKind } from "./subjects.js";
+export { allowed, type Permissions, permissionsOf, subjectMatches } from "./permissions.js";

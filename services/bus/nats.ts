@@ -1,6 +1,7 @@
 import { type JetStreamClient, type JetStreamManager, jetstream, jetstreamManager } from "@nats-io/jetstream";
-import { connect, headers, type NatsConnection } from "@nats-io/transport-node";
+import { type Authenticator, connect, headers, type NatsConnection, type TlsOptions } from "@nats-io/transport-node";
 import type { Logger } from "pino";
+import { AuthError, RuntimeFailure } from "../errors.js";
 import type { Bus, BusMessage, BusSubscription, RecordAck, RecordOptions } from "./bus.js";
 
 /** Options of a NATS connection. */
@@ -10,9 +11,17 @@ export interface NatsBusOptions {
   /** Connection name shown by the server (process kind and firm id). */
   name: string;
   logger: Logger;
-  user?: string;
-  pass?: string;
-  token?: string;
+  /** Credentials (services/auth: authenticatorFrom); none means an unauthenticated connection. */
+  authenticator?: Authenticator;
+  /**
+   * Prefix of this connection's request/reply inboxes. With auth on, each identity may only
+   * subscribe below its own prefix (RunSubjects.inbox), never to `_INBOX.>`.
+   */
+  inboxPrefix?: string;
+  /** TLS options (CA, client certificate and key files); required by tls:// URLs. */
+  tls?: TlsOptions;
+  /** How long a first connection is retried before giving up (default 10 s). */
+  connectTimeoutMs?: number;
 }
 
 /**
@@ -30,14 +39,21 @@ export class NatsBus implements Bus {
   ) {}
 
   static async connect(opts: NatsBusOptions): Promise<NatsBus> {
-    const nc = await connect({
-      servers: opts.servers,
-      name: opts.name,
-      maxReconnectAttempts: -1,
-      reconnectTimeWait: 250,
-      ...(opts.user !== undefined ? { user: opts.user, pass: opts.pass } : {}),
-      ...(opts.token !== undefined ? { token: opts.token } : {}),
-    });
+    let nc: NatsConnection;
+    try {
+      nc = await connect({
+        servers: opts.servers,
+        name: opts.name,
+        maxReconnectAttempts: -1,
+        reconnectTimeWait: 250,
+        timeout: opts.connectTimeoutMs ?? 10_000,
+        ...(opts.authenticator ? { authenticator: opts.authenticator } : {}),
+        ...(opts.inboxPrefix ? { inboxPrefix: opts.inboxPrefix } : {}),
+        ...(opts.tls ? { tls: opts.tls } : {}),
+      });
+    } catch (err) {
+      throw connectError(opts.servers, err as Error);
+    }
     const bus = new NatsBus(nc, opts.logger.child({ component: "bus" }));
     bus.log.debug({ server: nc.getServer() }, "connected to NATS");
     void bus.watchStatus();
@@ -57,7 +73,8 @@ export class NatsBus implements Bus {
           this.log.debug("NATS reconnecting");
           break;
         case "error":
-          this.log.error({ err: s.error }, "NATS server error");
+          // Permission violations land here: this identity tried something the run does not allow it.
+          this.log.error({ error: s.error.message }, "NATS server error");
           break;
         case "slowConsumer":
           this.log.warn({ pending: s.pending }, "NATS slow consumer");
@@ -86,6 +103,7 @@ export class NatsBus implements Bus {
         try {
           handler({ subject: msg.subject, data: msg.data, respond: (d) => msg.respond(d) });
         } catch (err) {
+          // A handler throwing is a bug of ours, not input: keep the stack for the log.
           this.log.error({ err, subject }, "message handler failed");
           this.onHandlerError?.(err as Error, subject);
         }
@@ -128,4 +146,13 @@ export class NatsBus implements Bus {
       await this.nc.close();
     }
   }
+}
+
+/** A failed first connection as a one-line error: refused credentials are an AuthError. */
+function connectError(servers: string | string[], err: Error): Error {
+  const where = Array.isArray(servers) ? servers.join(",") : servers;
+  const text = `${err.message}${err.cause instanceof Error ? ` (${err.cause.message})` : ""}`;
+  if (/authori[sz]ation|authentication|permissions/i.test(text))
+    return new AuthError(`the NATS server at ${where} refused this component's credentials: ${text}`, { cause: err });
+  return new RuntimeFailure(`cannot connect to NATS at ${where}: ${text}`, { cause: err });
 }

@@ -3,6 +3,7 @@
  * the reject codes, and the text of every reject detail (who, what and why).
  */
 import { pb } from "./codec.js";
+import type { SubjectKind } from "./subjects.js";
 
 /** The protocol version this implementation speaks. */
 export const PROTOCOL_VERSION = 1;
@@ -27,35 +28,89 @@ export function rejectName(code: number): string {
   return pb.RejectCode[code] ?? `UNKNOWN_CODE_${code}`;
 }
 
-/** Who sends what: checked on receipt (a message on the wrong subject kind is MALFORMED). */
+/** Who takes part in the protocol: the market, a firm, a firm whose learner has a centralized critic, the record (JetStream). */
+export type Party = "market" | "firm" | "ctde-firm" | "record";
+
+/** How a message's subject is scoped: one per firm (its id), one per tier, or one for the run. */
+export type Scope = "own" | "tier" | "run";
+
+/** One message of the protocol: the subject kind it travels on (stk.<run>.<kind>[.<key>]), who sends it, who receives it. */
+export interface MessageRule {
+  readonly kind: SubjectKind;
+  readonly scope: Scope;
+  readonly sender: Party;
+  readonly receivers: readonly Party[];
+  /** The message answering it (request/reply), if any. */
+  readonly reply?: string;
+}
+
+/**
+ * Who sends what, declared once. The NATS permissions of every identity are derived from this
+ * table (services/bus/permissions.ts), so the server enforces it on receipt: a firm can publish
+ * only the messages a firm sends, on its own subjects, and hears only what a firm receives.
+ */
 export const MESSAGE_RULES = {
-  Register: { sender: "firm", subject: "stk.<run>.register.<firmId>", reply: "RegisterReply" },
-  MoveRequest: { sender: "market", subject: "stk.<run>.move.<tier>" },
-  Submission: { sender: "firm", subject: "stk.<run>.submit.<firmId>" },
-  Reject: { sender: "market", subject: "stk.<run>.reject.<firmId>" },
-  Outcome: { sender: "market", subject: "stk.<run>.outcome" },
-  TrainingInfo: { sender: "market", subject: "stk.<run>.train" },
-  RunControl: { sender: "market", subject: "stk.<run>.control" },
+  Register: { kind: "register", scope: "own", sender: "firm", receivers: ["market"], reply: "RegisterReply" },
+  Submission: { kind: "submit", scope: "own", sender: "firm", receivers: ["market"] },
+  MoveRequest: { kind: "move", scope: "tier", sender: "market", receivers: ["firm"] },
+  Reject: { kind: "reject", scope: "own", sender: "market", receivers: ["firm"] },
+  Outcome: { kind: "outcome", scope: "run", sender: "market", receivers: ["firm", "record"] },
+  TrainingInfo: { kind: "train", scope: "run", sender: "market", receivers: ["ctde-firm"] },
+  RunControl: { kind: "control", scope: "run", sender: "market", receivers: ["firm"] },
+  RoundStatsBatch: { kind: "stats", scope: "run", sender: "market", receivers: ["record"] },
+} as const satisfies Record<string, MessageRule>;
+
+/**
+ * Bounds on what comes off the wire, applied before anything is logged or echoed back: strings are
+ * clipped, lists are cut. A hostile client cannot make a log line or a Reject large.
+ */
+export const WIRE_LIMITS = {
+  /** Characters of a firm id, a capability or a run id taken from a payload. */
+  idChars: 64,
+  /** Capabilities read from one Register. */
+  capabilities: 16,
+  /** Characters of a reject detail or a decode error. */
+  detailChars: 300,
 } as const;
 
-/** Reject details: one function per rule, so the text lives in one place. */
+/** `s` cut to `max` characters (with a marker saying how much was cut); non-printable characters escaped. */
+export function clip(s: string | null | undefined, max: number = WIRE_LIMITS.idChars): string {
+  const v = s ?? "";
+  const head = v.length > max ? v.slice(0, max) : v;
+  // Control characters would let a payload forge log lines or terminal escapes.
+  const safe = head.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`);
+  return v.length > max ? `${safe}...(${v.length - max} more chars)` : safe;
+}
+
+/** Capabilities of a Register, bounded: at most WIRE_LIMITS.capabilities, each clipped. */
+export function clipList(list: readonly string[] | null | undefined, maxItems: number = WIRE_LIMITS.capabilities): string[] {
+  const l = list ?? [];
+  const out = l.slice(0, maxItems).map((c) => clip(c));
+  if (l.length > maxItems) out.push(`...(${l.length - maxItems} more)`);
+  return out;
+}
+
+/** Reject details: one function per rule, so the text lives in one place. Strings from the wire are clipped here. */
 export const detail = {
-  malformed: (firm: string, why: string) => `firm ${firm}: message is not a valid Submission (${why})`,
+  malformed: (firm: string, why: string, message = "Submission") =>
+    `firm ${clip(firm)}: message is not a valid ${message} (${clip(why, WIRE_LIMITS.detailChars)})`,
   idMismatch: (subjectFirm: string, payloadFirm: string) =>
-    `firm ${subjectFirm}: payload firm_id "${payloadFirm}" disagrees with its subject; identity is the subject`,
-  unknownFirm: (firm: string) => `firm ${firm}: not registered (or evicted); register before submitting`,
+    `firm ${clip(subjectFirm)}: payload firm_id "${clip(payloadFirm)}" disagrees with its subject; identity is the subject`,
+  unknownFirm: (firm: string) => `firm ${clip(firm)}: not registered (or evicted); register before submitting`,
   outOfOrder: (firm: string, tier: number, open: number | null, round: number) =>
     open === null
-      ? `firm ${firm} (tier ${tier}): no tier is open for round ${round}`
-      : `firm ${firm} (tier ${tier}): tier ${open} is open in round ${round}; tier ${tier} moves after it sees earlier tiers`,
-  duplicate: (firm: string, round: number) => `firm ${firm}: already submitted in round ${round}; one submission per round`,
+      ? `firm ${clip(firm)} (tier ${tier}): no tier is open for round ${round}`
+      : `firm ${clip(firm)} (tier ${tier}): tier ${open} is open in round ${round}; tier ${tier} moves after it sees earlier tiers`,
+  duplicate: (firm: string, round: number) => `firm ${clip(firm)}: already submitted in round ${round}; one submission per round`,
   late: (firm: string, round: number, current: number) =>
-    `firm ${firm}: submission for round ${round} arrived after its deadline (market is at round ${current})`,
+    `firm ${clip(firm)}: submission for round ${round} arrived after its deadline (market is at round ${current})`,
   wrongRound: (firm: string, round: number, current: number) =>
-    `firm ${firm}: submission names round ${round} but the market is at round ${current}`,
-  wrongBatch: (firm: string, got: number, want: number) => `firm ${firm}: ${got} quantities, the run's batch size is ${want}`,
+    `firm ${clip(firm)}: submission names round ${round} but the market is at round ${current}`,
+  wrongBatch: (firm: string, got: number, want: number) => `firm ${clip(firm)}: ${got} quantities, the run's batch size is ${want}`,
   invalidQuantity: (firm: string, index: number, value: number, max: number) =>
-    `firm ${firm}: quantity[${index}] = ${value} is not a finite number in [0, ${max}]`,
-  version: (firm: string, got: number) => `firm ${firm}: protocol version ${got} is not supported (this market speaks ${PROTOCOL_VERSION})`,
-  notInRun: (firm: string, why: string) => `firm ${firm}: ${why}`,
+    `firm ${clip(firm)}: quantity[${index}] = ${value} is not a finite number in [0, ${max}]`,
+  version: (firm: string, got: number) => `firm ${clip(firm)}: protocol version ${got} is not supported (this market speaks ${PROTOCOL_VERSION})`,
+  notInRun: (firm: string, why: string) => `firm ${clip(firm)}: ${why}`,
+  wrongRole: (firm: string, got: string, want: string) =>
+    `firm ${clip(firm)}: registered with role ${clip(got)} but the run makes it a ${want} (tier 0 is the leaders', later tiers are followers')`,
 } as const;

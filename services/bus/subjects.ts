@@ -1,7 +1,10 @@
 /**
  * Every NATS subject of the protocol, in one place. Subjects are namespaced by run:
  * stk.<run>.<kind>[.<firmId>|.<tier>]. A firm's identity is the subject it publishes on.
+ * Each identity's request/reply inbox has a fixed prefix here too, so that NATS permissions can
+ * confine replies to their addressee (services/bus/permissions.ts).
  */
+import { ConfigError } from "../errors.js";
 
 const TOKEN = /^[A-Za-z0-9_-]{1,64}$/;
 
@@ -11,9 +14,18 @@ export function isSubjectToken(s: string): boolean {
 }
 
 function token(kind: string, s: string): string {
-  if (!isSubjectToken(s)) throw new Error(`${kind} "${s}" must be 1-64 characters of A-Z a-z 0-9 _ -`);
+  if (!isSubjectToken(s)) throw new ConfigError(`${kind} "${s.slice(0, 80)}" must be 1-64 characters of A-Z a-z 0-9 _ -`);
   return s;
 }
+
+/** The kinds of subject of a run: stk.<run>.<kind>[.<key>]. */
+export type SubjectKind = "register" | "submit" | "move" | "reject" | "outcome" | "stats" | "train" | "control";
+
+/** Who connects to a run's NATS server: each has its own identity, permissions and inbox prefix. */
+export type Identity =
+  | { readonly role: "market" }
+  | { readonly role: "reader" }
+  | { readonly role: "firm"; readonly firmId: string; readonly tier: number; readonly ctde: boolean };
 
 /** The subjects of one run. */
 export interface RunSubjects {
@@ -37,29 +49,40 @@ export interface RunSubjects {
   readonly train: string;
   /** market -> all: RunControl */
   readonly control: string;
-  /** JetStream stream that records every cleared round of this run */
+  /** JetStream stream that records every cleared round of this run: STK_<run> with "-" turned into "_" */
   readonly stream: string;
+  /** A subject of `kind`; `key` is the firm id or tier for per-firm and per-tier kinds, "*" for all of them. */
+  of(kind: SubjectKind, key?: string | number): string;
+  /** The request/reply inbox prefix of an identity (its replies arrive under `<prefix>.>`). */
+  inbox(who: Identity): string;
   /** the last token of a per-firm subject, or undefined when `subject` is not of that kind */
   firmOf(subject: string): string | undefined;
 }
 
-/** Builds the subject names of run `runId` (validated as a subject token). */
+/** Builds the subject names of run `runId` (validated as a subject token; a bad one is a ConfigError). */
 export function runSubjects(runId: string): RunSubjects {
   const run = token("run id", runId);
   const p = `stk.${run}`;
+  const of = (kind: SubjectKind, key?: string | number) => {
+    if (key === undefined) return `${p}.${kind}`;
+    if (key === "*") return `${p}.${kind}.*`;
+    return `${p}.${kind}.${typeof key === "number" ? String(key) : token("firm id", key)}`;
+  };
   return {
     run,
-    register: (firmId) => `${p}.register.${token("firm id", firmId)}`,
-    registerAll: `${p}.register.*`,
-    move: (tier) => `${p}.move.${tier}`,
-    submit: (firmId) => `${p}.submit.${token("firm id", firmId)}`,
-    submitAll: `${p}.submit.*`,
-    reject: (firmId) => `${p}.reject.${token("firm id", firmId)}`,
-    outcome: `${p}.outcome`,
-    stats: `${p}.stats`,
-    train: `${p}.train`,
-    control: `${p}.control`,
+    register: (firmId) => of("register", firmId),
+    registerAll: of("register", "*"),
+    move: (tier) => of("move", tier),
+    submit: (firmId) => of("submit", firmId),
+    submitAll: of("submit", "*"),
+    reject: (firmId) => of("reject", firmId),
+    outcome: of("outcome"),
+    stats: of("stats"),
+    train: of("train"),
+    control: of("control"),
     stream: `STK_${run.replace(/-/g, "_")}`,
+    of,
+    inbox: (who) => `_INBOX.${p}.${who.role === "firm" ? `firm.${token("firm id", who.firmId)}` : who.role}`,
     firmOf(subject: string) {
       const parts = subject.split(".");
       return parts.length === 4 && parts[0] === "stk" && parts[1] === run ? parts[3] : undefined;

@@ -1,14 +1,15 @@
-import { mkdirSync } from "node:fs";
+import { mkdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { FirmRuntime, makePolicyFactory } from "../../agents/index.js";
-import { NatsBus } from "../bus/index.js";
+import { firmIdentityName } from "../auth/index.js";
+import { type NatsBus, runSubjects } from "../bus/index.js";
 import { ConfigError, Interrupted } from "../errors.js";
-import { loadExperiment } from "../config/index.js";
+import { isCtdeLearner, loadExperiment } from "../config/index.js";
 import { rootLogger } from "../log.js";
+import { checkSecurityFlags, type ConnectFlags, connectAs } from "../auth/index.js";
 
-export interface FirmCommandOptions {
+export interface FirmCommandOptions extends ConnectFlags {
   config: string;
-  nats: string;
   run: string;
   /** Comma-separated firm ids hosted by this process. */
   firm: string;
@@ -20,8 +21,15 @@ export interface FirmCommandOptions {
 
 /** `stackelberg firm`: hosts one or more firms of the experiment in this process. */
 export async function firmCommand(o: FirmCommandOptions): Promise<void> {
+  checkSecurityFlags(o);
+  runSubjects(o.run); // a bad run id is refused before connecting
   const exp = loadExperiment(o.config);
   const ids = o.firm.split(",").map((s) => s.trim()).filter(Boolean);
+  if (ids.length === 0) throw new ConfigError("--firm needs at least one firm id");
+  if (ids.length > 1 && o.creds && !statSync(o.creds, { throwIfNoEntry: false })?.isDirectory())
+    throw new ConfigError(
+      `--firm ${o.firm}: each firm has its own credentials; pass --creds DIR (the folder \`stackelberg auth\` wrote), not one file`,
+    );
   const firms = ids.map((id) => {
     const f = exp.firms.find((x) => x.id === id);
     if (!f) throw new ConfigError(`--firm ${id}: no such firm in ${o.config} (firms: ${exp.firms.map((x) => x.id).join(", ")})`);
@@ -29,11 +37,19 @@ export async function firmCommand(o: FirmCommandOptions): Promise<void> {
   });
   const log = rootLogger("firm");
   if (o.out) mkdirSync(join(o.out, "learners"), { recursive: true });
-  const bus = await NatsBus.connect({ servers: o.nats, name: `stk-firm-${ids.join("+")}`, logger: log });
+  // One connection per firm: each firm is its own NATS identity, allowed only its own subjects.
+  const buses: NatsBus[] = [];
+  try {
+    for (const f of firms)
+      buses.push(await connectAs(o, o.run, { role: "firm", firmId: f.id, tier: f.tier, ctde: isCtdeLearner(f.policy.kind) }, firmIdentityName(f.id), `stk-firm-${f.id}`, log));
+  } catch (err) {
+    await Promise.all(buses.map((b) => b.close()));
+    throw err;
+  }
   const runtimes = firms.map(
-    (f) =>
+    (f, i) =>
       new FirmRuntime({
-        bus,
+        bus: buses[i]!,
         runId: o.run,
         firmId: f.id,
         role: f.role,
@@ -60,11 +76,11 @@ export async function firmCommand(o: FirmCommandOptions): Promise<void> {
     await Promise.all(runtimes.map((r) => r.done()));
   } finally {
     await Promise.all(runtimes.map((r) => r.stop()));
-    await bus.close();
+    await Promise.all(buses.map((b) => b.close()));
   }
 }
 
 /** Centralized-critic learners ask for the joint training information. */
 function capabilitiesOf(kind: string): string[] {
-  return kind === "mappo" || kind === "maddpg" ? ["ctde", `policy:${kind}`] : [`policy:${kind}`];
+  return isCtdeLearner(kind) ? ["ctde", `policy:${kind}`] : [`policy:${kind}`];
 }

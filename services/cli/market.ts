@@ -1,13 +1,14 @@
 import { MarketService } from "../../market/service/index.js";
-import { NatsBus } from "../bus/index.js";
+import { largestMessageBytes, runSubjects } from "../bus/index.js";
 import { loadExperiment } from "../config/index.js";
 import { ConfigError } from "../errors.js";
+import { observationNames } from "../../market/service/index.js";
+import { checkSecurityFlags, type ConnectFlags, connectAs } from "../auth/index.js";
 import { rootLogger } from "../log.js";
 import { ensureRecordStream, readRecord, readStats, recordedRounds, streamSeq } from "../report/record.js";
 
-export interface MarketCommandOptions {
+export interface MarketCommandOptions extends ConnectFlags {
   config: string;
-  nats: string;
   run: string;
   /** Continue after the rounds already in the record. */
   resume?: boolean;
@@ -15,16 +16,18 @@ export interface MarketCommandOptions {
 
 /** `stackelberg market`: the market-clearing service as its own process. */
 export async function marketCommand(o: MarketCommandOptions): Promise<void> {
+  checkSecurityFlags(o);
+  runSubjects(o.run); // a bad run id is refused before connecting
   const exp = loadExperiment(o.config);
   const log = rootLogger("market");
-  const bus = await NatsBus.connect({ servers: o.nats, name: `stk-market-${o.run}`, logger: log });
-  // The largest message of a round is the outcome: price, quantity and profit per firm per instance.
-  const outcomeBytes = 8 * exp.market.batch * (1 + 2 * exp.firms.length) + 1024;
+  const bus = await connectAs(o, o.run, { role: "market" }, "market", `stk-market-${o.run}`, log);
+  // The largest message of a round must fit the server's max_payload (stackelberg auth sizes it).
+  const largest = largestMessageBytes(exp.market.batch, exp.firms.length, observationNames(exp).length);
   const maxPayload = bus.nc.info?.max_payload ?? 1_048_576;
-  if (outcomeBytes > maxPayload) {
+  if (largest > maxPayload) {
     await bus.close();
     throw new ConfigError(
-      `market.batch ${exp.market.batch} with ${exp.firms.length} firms makes outcomes of about ${Math.round(outcomeBytes / 1024)} KiB, above the NATS server's max_payload of ${Math.round(maxPayload / 1024)} KiB; lower market.batch or raise max_payload`,
+      `market.batch ${exp.market.batch} with ${exp.firms.length} firms makes messages of about ${Math.round(largest / 1024)} KiB, above the NATS server's max_payload of ${Math.round(maxPayload / 1024)} KiB; lower market.batch or raise max_payload (stackelberg auth writes a server config that fits)`,
     );
   }
   const jsm = await bus.jetstreamManager();

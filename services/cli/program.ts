@@ -1,8 +1,9 @@
 import type { Command } from "commander";
-import { EconomicsConfigError, EquilibriumError } from "../../market/economics/index.js";
-import { ConfigError, Interrupted, ProtocolError, RuntimeFailure } from "../errors.js";
+import { ConfigError, StackelbergError } from "../errors.js";
 import { runExperiment } from "../launcher/run.js";
 import { rootLogger } from "../log.js";
+import { authCommand } from "./auth.js";
+import type { ConnectFlags } from "../auth/index.js";
 import { firmCommand } from "./firm.js";
 import { marketCommand } from "./market.js";
 import { solveCommand } from "./solve.js";
@@ -26,11 +27,13 @@ export async function runCli(program: Command, argv: string[]): Promise<void> {
     .description("run an experiment end to end: local nats-server (unless --nats), market and firm processes, results in --out")
     .argument("[config]", "experiment YAML file")
     .option("--out <dir>", "output folder (default runs/<run id>)")
-    .option("--nats <url>", "use a running NATS server (JetStream on) instead of starting one")
+    .option("--nats <url>", "use a running NATS server (JetStream on) instead of starting one; needs --auth or --insecure")
+    .option("--auth <dir>", "with --nats: the folder `stackelberg auth` wrote for this run (its run id and credentials)")
+    .option("--insecure", "with --nats: connect without credentials (a server without auth)")
     .option("--resume <dir>", "continue the run stored in this output folder from its last checkpoint")
     .option("--seed <n>", "override the experiment's seed", parseSeed)
     .option("--no-progress", "no progress bar")
-    .action(async (config: string | undefined, opts: { out?: string; nats?: string; resume?: string; progress: boolean; seed?: number }) => {
+    .action(async (config: string | undefined, opts: { out?: string; nats?: string; auth?: string; insecure?: boolean; resume?: string; progress: boolean; seed?: number }) => {
       const s = await runExperiment(config, { ...opts, logger: rootLogger("launcher") });
       const lines = Object.entries(s.final.firms).map(
         ([id, f]) =>
@@ -42,41 +45,63 @@ export async function runCli(program: Command, argv: string[]): Promise<void> {
     });
 
   program
-    .command("market")
-    .description("start the market-clearing service against a NATS server")
-    .requiredOption("--config <file>", "experiment YAML file")
-    .requiredOption("--nats <url>", "NATS server URL")
-    .requiredOption("--run <id>", "run id (subject namespace)")
-    .option("--resume", "continue after the rounds already in the run's JetStream record")
-    .action((opts: { config: string; nats: string; run: string; resume?: boolean }) => marketCommand(opts));
+    .command("auth")
+    .description("write a nats-server configuration and one credentials file per component of a run (for runs across machines)")
+    .argument("<config>", "experiment YAML file")
+    .requiredOption("--out <dir>", "folder for server.conf, auth.json and the <component>.nk credentials files")
+    .option("--run <id>", "run id (default <experiment name>-<random>)")
+    .option("--listen <host:port>", "address the server listens on", "127.0.0.1:4222")
+    .option("--store <dir>", "JetStream store directory in the server config (default <out>/nats-store)")
+    .option("--tls-cert <file>", "server TLS certificate (clients then use tls:// URLs)")
+    .option("--tls-key <file>", "server TLS key")
+    .option("--tls-ca <file>", "CA that client certificates must chain to (mutual TLS)")
+    .action((config: string, opts: { out: string; run?: string; listen: string; store?: string; tlsCert?: string; tlsKey?: string; tlsCa?: string }) =>
+      authCommand(config, opts),
+    );
 
-  program
-    .command("firm")
-    .description("host one or more firms of an experiment against a NATS server")
-    .requiredOption("--config <file>", "experiment YAML file")
-    .requiredOption("--nats <url>", "NATS server URL")
-    .requiredOption("--run <id>", "run id (subject namespace)")
-    .requiredOption("--firm <ids>", "comma-separated firm ids to host")
-    .option("--out <dir>", "run output folder (checkpoints, learner metrics)")
-    .option("--resume", "load policies from the output folder's checkpoints first")
-    .action((opts: { config: string; nats: string; run: string; firm: string; out?: string; resume?: boolean }) => firmCommand(opts));
+  withConnection(
+    program
+      .command("market")
+      .description("start the market-clearing service against a NATS server")
+      .requiredOption("--config <file>", "experiment YAML file")
+      .requiredOption("--nats <url>", "NATS server URL (tls://... for TLS)")
+      .requiredOption("--run <id>", "run id (subject namespace)")
+      .option("--resume", "continue after the rounds already in the run's JetStream record"),
+  ).action((opts: ConnectFlags & { config: string; run: string; resume?: boolean }) => marketCommand(opts));
+
+  withConnection(
+    program
+      .command("firm")
+      .description("host one or more firms of an experiment against a NATS server")
+      .requiredOption("--config <file>", "experiment YAML file")
+      .requiredOption("--nats <url>", "NATS server URL (tls://... for TLS)")
+      .requiredOption("--run <id>", "run id (subject namespace)")
+      .requiredOption("--firm <ids>", "comma-separated firm ids to host")
+      .option("--out <dir>", "run output folder (checkpoints, learner metrics)")
+      .option("--resume", "load policies from the output folder's checkpoints first"),
+  ).action((opts: ConnectFlags & { config: string; run: string; firm: string; out?: string; resume?: boolean }) => firmCommand(opts));
 
   try {
     await program.parseAsync(argv);
   } catch (err) {
-    if (
-      err instanceof ConfigError ||
-      err instanceof ProtocolError ||
-      err instanceof RuntimeFailure ||
-      err instanceof EconomicsConfigError ||
-      err instanceof EquilibriumError
-    ) {
-      process.stderr.write(`stackelberg: ${err.message}\n`);
-      process.exitCode = err instanceof Interrupted ? err.exitCode : 2;
+    // Every error meant for a user derives from StackelbergError: one line, no stack.
+    if (err instanceof StackelbergError) {
+      process.stderr.write(`stackelberg: ${err.message.split("\n").join("\n  ")}\n`);
+      process.exitCode = err.exitCode;
       return;
     }
     throw err;
   }
+}
+
+/** Adds the connection and security flags every component command takes. */
+function withConnection(c: Command): Command {
+  return c
+    .option("--creds <file|dir>", "credentials: a .nk file, or the folder `stackelberg auth` wrote (picks this component's file)")
+    .option("--insecure", "connect without credentials (only for a server without auth; logs a warning)")
+    .option("--tls-ca <file>", "CA certificate to verify the server (tls:// URLs)")
+    .option("--tls-cert <file>", "client certificate (servers that verify clients)")
+    .option("--tls-key <file>", "client certificate key");
 }
 
 function parseSeed(v: string): number {

@@ -47,6 +47,14 @@ const dynamicsSchema = z.strictObject({
 /** Policies a firm can run; learners are added here as they are implemented. */
 export const POLICY_KINDS = ["fixed", "best-response", "ppo", "mappo", "ddpg", "maddpg", "q-learning", "hedge"] as const;
 
+/** Learners with a centralized critic: they (and only they) receive the market's training subject. */
+export const CTDE_POLICY_KINDS: readonly string[] = ["mappo", "maddpg"];
+
+/** Whether a firm running policy `kind` is a CTDE learner. */
+export function isCtdeLearner(kind: string): boolean {
+  return CTDE_POLICY_KINDS.includes(kind);
+}
+
 const fixedPolicy = z
   .strictObject({
     kind: z.literal("fixed"),

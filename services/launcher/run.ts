@@ -12,18 +12,24 @@ import { type ConsumerMessages, DeliverPolicy, jetstream } from "@nats-io/jetstr
 import cliProgress from "cli-progress";
 import { parseDocument } from "yaml";
 import type { Logger } from "pino";
-import { NatsBus, type RoundStats, runSubjects, statsOf } from "../bus/index.js";
+import { readRunAuth, writeRunAuth } from "../auth/index.js";
+import { type NatsBus, type RoundStats, runSubjects, statsOf } from "../bus/index.js";
+import { checkSecurityFlags, connectAs } from "../auth/index.js";
 import { loadExperiment } from "../config/index.js";
 import { ConfigError, Interrupted, RuntimeFailure } from "../errors.js";
 import { equilibriaFor } from "../report/equilibria.js";
 import { roundMetrics, type Summary, SummaryBuilder } from "../report/metrics.js";
-import { ensureRecordStream, readRecord, recordedRounds, statsIn } from "../report/record.js";
+import { readRecord, recordedRounds, statsIn, waitForStream } from "../report/record.js";
 import { RoundOrder } from "../report/round-order.js";
 import { type LocalNats, startNatsServer } from "./nats-server.js";
+import { runIdFor } from "./run-id.js";
 
 export interface RunOptions {
   out?: string;
+  /** A running NATS server; then `auth` (the folder `stackelberg auth` wrote) or `insecure` is required. */
   nats?: string;
+  auth?: string;
+  insecure?: boolean;
   /** Continue the run stored in this output folder. */
   resume?: string;
   logger: Logger;
@@ -35,13 +41,14 @@ export interface RunOptions {
 
 const CLI = fileURLToPath(new URL("../cli/main.js", import.meta.url));
 
-function sanitize(s: string): string {
-  return s.replace(/[^A-Za-z0-9_-]/g, "-").slice(0, 40) || "run";
-}
-
 /** Runs an experiment end to end and returns its summary. */
 export async function runExperiment(configFile: string | undefined, o: RunOptions): Promise<Summary> {
   const started = Date.now();
+  if (!o.nats && (o.auth || o.insecure))
+    throw new ConfigError("--auth and --insecure go with --nats URL; the local server `run` starts gets its own credentials");
+  if (o.nats) checkSecurityFlags({ nats: o.nats, ...(o.auth ? { creds: o.auth } : {}), ...(o.insecure ? { insecure: true } : {}) });
+  // With an external server secured by `stackelberg auth`, the run id is the one its permissions name.
+  const external = o.nats && o.auth ? readRunAuth(resolve(o.auth)) : undefined;
   let outDir: string;
   let runId: string;
   let config: string;
@@ -51,10 +58,12 @@ export async function runExperiment(configFile: string | undefined, o: RunOption
     if (!existsSync(runFile)) throw new ConfigError(`--resume ${o.resume}: no run.json there (not a run output folder)`);
     runId = (JSON.parse(readFileSync(runFile, "utf8")) as { runId: string }).runId;
     config = join(outDir, "config.yaml");
+    if (external && external.runId !== runId)
+      throw new ConfigError(`--auth ${o.auth} holds credentials for run ${external.runId}, but ${o.resume} is run ${runId}`);
   } else {
     if (!configFile) throw new ConfigError("run needs a config file (or --resume DIR)");
     const exp0 = loadExperiment(configFile);
-    runId = `${sanitize(exp0.name)}-${randomBytes(3).toString("hex")}`;
+    runId = external?.runId ?? runIdFor(exp0.name, randomBytes(3).toString("hex"));
     outDir = resolve(o.out ?? join("runs", runId));
     mkdirSync(outDir, { recursive: true });
     config = join(outDir, "config.yaml");
@@ -93,15 +102,25 @@ export async function runExperiment(configFile: string | undefined, o: RunOption
 
   try {
     let url = o.nats;
+    // Credentials of every component: the run's own auth folder for the local server (made once,
+    // reused on --resume), the given folder for an external server, none with --insecure.
+    let creds: string | undefined = o.auth ? resolve(o.auth) : undefined;
     if (!url) {
-      nats = await startNatsServer({ storeDir: join(outDir, "nats-store") });
+      creds = join(outDir, "auth");
+      if (existsSync(join(creds, "auth.json"))) {
+        const m = readRunAuth(creds, exp);
+        if (m.runId !== runId) throw new ConfigError(`${creds} holds credentials for run ${m.runId}, not ${runId}`);
+      } else writeRunAuth(creds, exp, runId, { storeDir: join(outDir, "nats-store") });
+      nats = await startNatsServer({ storeDir: join(outDir, "nats-store"), configFile: join(creds, "server.conf") });
       url = nats.url;
-      log.info({ url }, "started local nats-server");
+      log.info({ url, auth: creds }, "started local nats-server (nkey auth, per-component permissions)");
       nats.process.once("exit", (code) => abort(new RuntimeFailure(`nats-server exited unexpectedly (code ${code})`)));
-    }
-    bus = await NatsBus.connect({ servers: url, name: `stk-launcher-${runId}`, logger: o.logger });
+    } else if (creds) readRunAuth(creds, exp);
+    const security = creds ? ["--creds", creds] : ["--insecure"];
+    const flags = { nats: url, ...(creds ? { creds } : { insecure: true }) };
+    // The launcher only reads the record (the market creates the stream).
+    bus = await connectAs(flags, runId, { role: "reader" }, "reader", `stk-launcher-${runId}`, o.logger);
     const jsm = await bus.jetstreamManager();
-    await ensureRecordStream(jsm, runId);
 
     const spawnChild = (name: string, args: string[]) => {
       const logFile = join(outDir, "logs", `${name}.log`);
@@ -120,7 +139,7 @@ export async function runExperiment(configFile: string | undefined, o: RunOption
       return proc;
     };
 
-    const common = ["--config", config, "--nats", url, "--run", runId];
+    const common = ["--config", config, "--nats", url, "--run", runId, ...security];
     const total = exp.market.totalRounds;
     // Resuming a run whose record already holds every outcome: nothing to play, only the results
     // to rebuild (from the outcomes, so stats lost after the last outcome do not matter).
@@ -194,6 +213,7 @@ export async function runExperiment(configFile: string | undefined, o: RunOption
       });
     } else {
       const subj = runSubjects(runId);
+      await Promise.race([waitForStream(jsm, runId), aborted]);
       const consumer = await jetstream(bus.nc).consumers.get(subj.stream, {
         deliver_policy: DeliverPolicy.All,
         filter_subjects: subj.stats,

@@ -40,6 +40,21 @@ export async function ensureRecordStream(jsm: JetStreamManager, runId: string): 
   });
 }
 
+/** Resolves once the run's stream exists (the market creates it); polls, for readers that may not create it. */
+export async function waitForStream(jsm: JetStreamManager, runId: string, everyMs = 100): Promise<void> {
+  const name = runSubjects(runId).stream;
+  for (;;) {
+    try {
+      await jsm.streams.info(name);
+      return;
+    } catch (err) {
+      // Anything but "not there yet" (a permission error, a closed connection) will not pass by waiting.
+      if (!/not found/i.test((err as Error).message)) throw err;
+      await new Promise((r) => setTimeout(r, everyMs));
+    }
+  }
+}
+
 /** Round statistics held by one stats message. */
 export function statsIn(data: Uint8Array): RoundStats[] {
   return decode.stats(data).rounds ?? [];

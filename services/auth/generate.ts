@@ -1,0 +1,107 @@
+/**
+ * `stackelberg auth` and the launcher's per-run auth: generates one nkey per component, writes each
+ * seed to its own credentials file (mode 0600), the nats-server configuration, and a manifest
+ * (auth.json: run id, public keys, inbox prefixes and permissions; no secrets). Reading the folder
+ * back (resume, or `run --nats URL --auth DIR`) checks it belongs to the run and experiment.
+ */
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { createUser } from "@nats-io/nkeys";
+import { maxPayloadFor, NATS_MAX_PAYLOAD_LIMIT, runSubjects } from "../bus/index.js";
+import type { Experiment } from "../config/index.js";
+import { ConfigError } from "../errors.js";
+import { observationNames } from "../../market/service/params.js";
+import { credsFile, identitiesOf, type RunIdentity } from "./identities.js";
+import { renderServerConfig } from "./server-config.js";
+
+/** The manifest of an auth folder. */
+export interface AuthManifest {
+  runId: string;
+  experiment: string;
+  created: string;
+  maxPayload: number;
+  identities: Array<Omit<RunIdentity, "permissions"> & { publicKey: string; creds: string; permissions: RunIdentity["permissions"] }>;
+}
+
+export interface AuthOptions {
+  /** Where the server listens (default 127.0.0.1:4222; use 0.0.0.0:4222 for other machines). */
+  listen?: string;
+  /** JetStream store directory written into the server config (default <dir>/nats-store). */
+  storeDir?: string;
+  tls?: { certFile: string; keyFile: string; caFile?: string };
+}
+
+/** The max_payload run `exp` needs, or a ConfigError naming what to lower. */
+export function runMaxPayload(exp: Experiment): number {
+  const mp = maxPayloadFor(exp.market.batch, exp.firms.length, observationNames(exp).length);
+  if (mp > NATS_MAX_PAYLOAD_LIMIT)
+    throw new ConfigError(
+      `market.batch ${exp.market.batch} with ${exp.firms.length} firms needs messages of about ${Math.round(mp / 1048576)} MiB, above NATS's 64 MiB limit; lower market.batch`,
+    );
+  return mp;
+}
+
+/** Generates and writes the auth folder of run `runId`; refuses to overwrite an existing one. */
+export function writeRunAuth(dir: string, exp: Experiment, runId: string, o: AuthOptions = {}): AuthManifest {
+  runSubjects(runId); // validates the run id (ConfigError)
+  const manifestFile = join(dir, "auth.json");
+  if (existsSync(manifestFile)) throw new ConfigError(`${dir} already holds credentials (auth.json); choose another --out or remove it`);
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  chmodSync(dir, 0o700);
+  const maxPayload = runMaxPayload(exp);
+  const identities = identitiesOf(exp, runId).map((id) => {
+    const kp = createUser();
+    const file = credsFile(id.name);
+    writeFileSync(join(dir, file), `${new TextDecoder().decode(kp.getSeed())}\n`, { mode: 0o600 });
+    return { ...id, publicKey: kp.getPublicKey(), creds: file };
+  });
+  const storeDir = o.storeDir ?? resolve(dir, "nats-store");
+  writeFileSync(
+    join(dir, "server.conf"),
+    renderServerConfig({
+      runId,
+      listen: o.listen ?? "127.0.0.1:4222",
+      maxPayload,
+      storeDir,
+      identities,
+      ...(o.tls ? { tls: o.tls } : {}),
+    }),
+    { mode: 0o600 },
+  );
+  const manifest: AuthManifest = {
+    runId,
+    experiment: exp.name,
+    created: new Date().toISOString(),
+    maxPayload,
+    identities: identities.map(({ name, identity, inbox, publicKey, creds, permissions }) => ({
+      name,
+      identity,
+      inbox,
+      publicKey,
+      creds,
+      permissions,
+    })),
+  };
+  writeFileSync(manifestFile, `${JSON.stringify(manifest, null, 2)}\n`);
+  return manifest;
+}
+
+/** Reads an auth folder's manifest; checks it covers every firm of `exp` when given. */
+export function readRunAuth(dir: string, exp?: Experiment): AuthManifest {
+  const file = join(dir, "auth.json");
+  if (!existsSync(file)) throw new ConfigError(`${dir}: no auth.json there (write one with \`stackelberg auth <experiment.yaml> --out ${dir}\`)`);
+  let m: AuthManifest;
+  try {
+    m = JSON.parse(readFileSync(file, "utf8")) as AuthManifest;
+  } catch (err) {
+    throw new ConfigError(`${file} is not valid JSON: ${(err as Error).message}`);
+  }
+  if (typeof m.runId !== "string" || !Array.isArray(m.identities)) throw new ConfigError(`${file} is not an auth manifest (no runId / identities)`);
+  if (exp) {
+    const have = new Set(m.identities.map((i) => i.name));
+    const missing = identitiesOf(exp, m.runId).filter((i) => !have.has(i.name)).map((i) => i.name);
+    if (missing.length > 0)
+      throw new ConfigError(`${dir} has no credentials for ${missing.join(", ")}: it was written for another experiment`);
+  }
+  return m;
+}
