@@ -15,3 +15,31 @@ export function rootLogger(name: string, level = process.env.LOG_LEVEL ?? "info"
   }
   return pino({ name, level }, pino.destination({ fd: 2, sync: false }));
 }
+
+/**
+ * Logs repeated events of one key (e.g. rejects of one firm) at a limited rate: the first at once,
+ * then at most one line per `intervalMs` carrying how many were suppressed in between. Keys come
+ * off the wire, so their number is capped; beyond the cap they share one key.
+ */
+export class RateLimitedLog {
+  private readonly last = new Map<string, { at: number; suppressed: number }>();
+
+  constructor(
+    private readonly log: Logger,
+    private readonly intervalMs = 5000,
+    private readonly maxKeys = 1024,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  warn(key: string, obj: Record<string, unknown>, msg: string): void {
+    const k = this.last.has(key) || this.last.size < this.maxKeys ? key : "(other keys)";
+    const t = this.now();
+    const e = this.last.get(k);
+    if (e && t - e.at < this.intervalMs) {
+      e.suppressed++;
+      return;
+    }
+    this.log.warn(e && e.suppressed > 0 ? { ...obj, suppressed: e.suppressed, sinceMs: t - e.at } : obj, msg);
+    this.last.set(k, { at: t, suppressed: 0 });
+  }
+}

@@ -8,6 +8,7 @@ import type { Logger } from "pino";
 import {
   type Bus,
   type BusSubscription,
+  clip,
   ControlKind,
   decode,
   encode,
@@ -19,7 +20,9 @@ import {
   type RunSubjects,
   rejectName,
   runSubjects,
+  WIRE_LIMITS,
 } from "../../services/bus/index.js";
+import { RateLimitedLog } from "../../services/log.js";
 import { marginalCost } from "../../market/economics/index.js";
 import { ProtocolError } from "../../services/errors.js";
 import { costFromMsg, demandFromMsg } from "../../market/service/params.js";
@@ -59,10 +62,15 @@ export class FirmRuntime {
   /** Counters for logs and tests. */
   readonly stats = { moves: 0, rejects: 0, lastReject: "" };
   private exploring = false;
+  /** The last round whose outcome the policy observed. */
+  private lastObserved = -1;
+  /** Rejects and undecodable messages, logged at a bounded rate per kind. */
+  private readonly wireLog: RateLimitedLog;
 
   constructor(private readonly opts: FirmRuntimeOptions) {
     this.subj = runSubjects(opts.runId);
     this.log = opts.logger.child({ component: "firm", firmId: opts.firmId });
+    this.wireLog = new RateLimitedLog(this.log);
     this.finished = new Promise((res, rej) => {
       this.resolveFinished = res;
       this.rejectFinished = rej;
@@ -89,10 +97,15 @@ export class FirmRuntime {
     this.subs.push(bus.subscribe(this.subj.control, (m) => this.onControl(m.data)));
     this.subs.push(
       bus.subscribe(this.subj.reject(firmId), (m) => {
-        const r = decode.reject(m.data);
+        const r = this.decoded("Reject", () => decode.reject(m.data));
+        if (!r) return;
         this.stats.rejects++;
         this.stats.lastReject = rejectName(r.code ?? 0);
-        this.log.warn({ code: this.stats.lastReject, detail: r.detail, round: r.round }, "market rejected a submission");
+        this.wireLog.warn(
+          this.stats.lastReject,
+          { code: this.stats.lastReject, detail: clip(r.detail, WIRE_LIMITS.detailChars), round: Number(r.round ?? 0) },
+          "market rejected a submission",
+        );
         // Evicted, or the market restarted and lost its registry: register again.
         if (r.code === RejectCode.UNKNOWN_FIRM) this.reRegister("market does not know this firm");
       }),
@@ -199,17 +212,17 @@ export class FirmRuntime {
       this.early.push(() => this.onMove(data));
       return;
     }
-    let m: MoveRequest;
-    try {
-      m = decode.move(data);
-    } catch (err) {
-      this.log.error({ err }, "undecodable move request");
-      return;
-    }
+    const m: MoveRequest | undefined = this.decoded("MoveRequest", () => decode.move(data));
+    if (!m) return;
     const ids = m.tierFirmIds ?? [];
     const k = ids.indexOf(this.opts.firmId);
     if (k < 0) return; // evicted or not expected this round
     const B = this.view.batch;
+    const C = this.view.observationNames.length;
+    if ((m.observation ?? []).length !== B * C || (m.batch ?? 0) !== B) {
+      this.wireLog.warn("MoveRequest", { round: Number(m.round ?? 0), batch: m.batch ?? 0 }, "move request does not match the run's batch; ignored");
+      return;
+    }
     const committed = new Map<string, Float64Array>();
     const committedTotal = new Float64Array(B);
     for (const t of m.committed ?? []) {
@@ -260,10 +273,20 @@ export class FirmRuntime {
       return;
     }
     if (!this.policy.observe) return;
-    const o = decode.outcome(data);
+    const o = this.decoded("Outcome", () => decode.outcome(data));
+    if (!o) return;
     const B = this.view.batch;
     const f = (o.firmIds ?? []).indexOf(this.opts.firmId);
     if (f < 0) return;
+    const F = (o.firmIds ?? []).length;
+    const round = Number(o.round ?? 0);
+    // A round is observed once: an outcome delivered again (or replayed from the record) is ignored.
+    if (round <= this.lastObserved) return;
+    if ((o.quantities ?? []).length !== F * B || (o.profits ?? []).length !== F * B || (o.prices ?? []).length !== B) {
+      this.wireLog.warn("Outcome", { round }, "outcome does not match the run's batch; ignored");
+      return;
+    }
+    this.lastObserved = round;
     const all = Float64Array.from(o.quantities ?? []);
     const r = this.policy.observe({
       round: Number(o.round ?? 0),
@@ -299,7 +322,8 @@ export class FirmRuntime {
   private saving: Promise<void> = Promise.resolve();
 
   private onControl(data: Uint8Array): void {
-    const c = decode.control(data);
+    const c = this.decoded("RunControl", () => decode.control(data));
+    if (!c) return;
     if (c.kind === ControlKind.REGISTER) {
       if (this.ready) this.reRegister("market asked every firm to register");
     } else if (c.kind === ControlKind.END_OF_RUN) {
@@ -323,6 +347,16 @@ export class FirmRuntime {
         training: (c.trainingFirmIds ?? []).includes(this.opts.firmId),
         exploring: this.exploring,
       });
+    }
+  }
+
+  /** Decodes a message off the wire; bytes that are not one are logged (bounded, no stack) and dropped. */
+  private decoded<T>(what: string, fn: () => T): T | undefined {
+    try {
+      return fn();
+    } catch (err) {
+      this.wireLog.warn(what, { error: clip((err as Error).message, WIRE_LIMITS.detailChars) }, `undecodable ${what} dropped`);
+      return undefined;
     }
   }
 

@@ -16,13 +16,19 @@ import {
   type Outcome,
   PROTOCOL_VERSION,
   RejectCode,
+  clip,
+  clipList,
   isSubjectToken,
+  rejectName,
+  Role,
   type RunSubjects,
   runSubjects,
   statsOf,
   type TierQuantities,
 } from "../../services/bus/index.js";
 import type { Experiment } from "../../services/config/index.js";
+import { RecordBroken } from "../../services/errors.js";
+import { RateLimitedLog } from "../../services/log.js";
 import {
   allocClearResult,
   type ClearResult,
@@ -36,7 +42,7 @@ import {
 } from "../economics/index.js";
 import { type ObservationName, observationNames, runParams } from "./params.js";
 import { RoundRecorder } from "./recorder.js";
-import { type Decision, RoundMachine } from "./round-machine.js";
+import { type ClaimedRole, type Decision, RoundMachine } from "./round-machine.js";
 import { type Phase, phaseAt, phasesOf } from "./schedule.js";
 
 /** A cleared round as the service saw it (for in-process observers and tests). */
@@ -68,6 +74,11 @@ export interface MarketServiceOptions {
    * between outcomes and their stats) get their stats published again.
    */
   resumeStatsRounds?: ReadonlySet<number>;
+}
+
+/** The role a Register claims, from its wire enum. */
+function claimedRole(role: number | null | undefined): ClaimedRole {
+  return role === Role.ROLE_LEADER ? "leader" : role === Role.ROLE_FOLLOWER ? "follower" : "unspecified";
 }
 
 /** Runs one market: `run()` resolves when the last round is cleared and recorded. */
@@ -108,12 +119,15 @@ export class MarketService {
   private readonly subs: Array<{ unsubscribe(): void }> = [];
   /** Counters for logs and tests. */
   readonly stats = { rejects: 0, rounds: 0, absences: 0 };
+  /** Rejects are logged per firm at a bounded rate: junk cannot flood the log. */
+  private readonly rejectLog: RateLimitedLog;
 
   constructor(private readonly opts: MarketServiceOptions) {
     this.bus = opts.bus;
     this.exp = opts.experiment;
     this.subj = runSubjects(opts.runId);
     this.log = opts.logger.child({ component: "market", run: opts.runId });
+    this.rejectLog = new RateLimitedLog(this.log);
     this.now = opts.now ?? Date.now;
     this.recorder = new RoundRecorder({
       bus: this.bus,
@@ -159,7 +173,8 @@ export class MarketService {
     let expected = 0;
     for (const o of outcomes) {
       const round = Number(o.round ?? 0);
-      if (round !== expected) throw new Error(`record is not contiguous: round ${round} where ${expected} was expected`);
+      if (round !== expected)
+        throw new RecordBroken(`the record of run ${this.subj.run} is not contiguous: it holds round ${round} where round ${expected} was expected`);
       const q = Float64Array.from(o.quantities ?? []);
       this.resetAtEpisodeStart(round);
       this.afterClear(q, Float64Array.from(o.prices ?? []));
@@ -196,29 +211,20 @@ export class MarketService {
 
   private onRegister(m: BusMessage): void {
     const firmId = this.subj.firmOf(m.subject) ?? "";
+    const rejectWith = (code: number, text: string) => {
+      this.stats.rejects++;
+      this.rejectLog.warn(firmId, { firmId: clip(firmId), code: rejectName(code), detail: text }, "registration rejected");
+      m.respond(
+        encode.registerReply({ accepted: false, reject: { code, detail: text, firmId: clip(firmId), subject: clip(m.subject, 200) } }),
+      );
+    };
     let reg: ReturnType<typeof decode.register>;
     try {
       reg = decode.register(m.data);
     } catch (err) {
-      this.stats.rejects++;
-      m.respond(
-        encode.registerReply({
-          accepted: false,
-          reject: {
-            code: RejectCode.MALFORMED,
-            detail: detail.malformed(firmId, (err as Error).message),
-            firmId,
-            subject: m.subject,
-          },
-        }),
-      );
+      rejectWith(RejectCode.MALFORMED, detail.malformed(firmId, (err as Error).message, "Register"));
       return;
     }
-    const rejectWith = (code: number, text: string) => {
-      this.stats.rejects++;
-      this.log.warn({ firmId, code, detail: text }, "registration rejected");
-      m.respond(encode.registerReply({ accepted: false, reject: { code, detail: text, firmId, subject: m.subject } }));
-    };
     if (reg.firmId !== firmId) {
       rejectWith(RejectCode.MALFORMED, detail.idMismatch(firmId, reg.firmId ?? ""));
       return;
@@ -227,14 +233,16 @@ export class MarketService {
       rejectWith(RejectCode.VERSION, detail.version(firmId, reg.protocolVersion ?? 0));
       return;
     }
+    const role = claimedRole(reg.role);
     const r = reg.preparing
-      ? this.machine.checkRegistration(firmId, reg.tier ?? 0)
-      : this.machine.register(firmId, reg.tier ?? 0);
+      ? this.machine.checkRegistration(firmId, reg.tier ?? 0, role)
+      : this.machine.register(firmId, reg.tier ?? 0, role);
     if (r !== null) {
       rejectWith(r.code, r.detail);
       return;
     }
-    if ((reg.capabilities ?? []).includes("ctde")) this.ctdeFirms.add(firmId);
+    const capabilities = clipList(reg.capabilities);
+    if (capabilities.includes("ctde")) this.ctdeFirms.add(firmId);
     m.respond(
       encode.registerReply({
         accepted: true,
@@ -244,7 +252,7 @@ export class MarketService {
       }),
     );
     this.log.info(
-      { firmId, tier: reg.tier, capabilities: reg.capabilities, preparing: reg.preparing ?? false },
+      { firmId, tier: reg.tier, capabilities, preparing: reg.preparing ?? false },
       "firm registered",
     );
     if (!this.started && this.machine.allRegistered()) {
@@ -342,7 +350,7 @@ export class MarketService {
     for (const d of decisions) {
       if (d.kind === "reject") {
         this.stats.rejects++;
-        this.log.debug({ firmId: d.firmId, code: d.code, detail: d.detail }, "submission rejected");
+        this.rejectLog.warn(d.firmId, { firmId: clip(d.firmId), code: rejectName(d.code), detail: d.detail }, "submission rejected");
         // The id comes from a subject token; one our subject names cannot carry gets no reply.
         if (isSubjectToken(d.firmId))
           this.bus.publish(
@@ -467,7 +475,7 @@ export class MarketService {
       // Publishes the outcome: to the firms, and to the record stream that captures its subject.
       wait = this.recorder.add(d.round, bytes, statsOf(outcome));
     } catch (err) {
-      this.fail(err as Error);
+      this.abort(err as Error);
       return;
     }
     this.opts.onCleared?.({ round: d.round, episode: Math.floor(d.round / T), step, outcome, result: r });
@@ -498,7 +506,7 @@ export class MarketService {
       // The record is behind: let the server catch up before the next round.
       wait.then(
         () => setImmediate(() => this.startNextRound()),
-        (err: Error) => this.fail(err),
+        (err: Error) => this.abort(err),
       );
     } else if (this.inStartRound) {
       // The round cleared inside startNextRound (no firm had to answer, e.g. all evicted): continue
@@ -530,6 +538,26 @@ export class MarketService {
     this.lastTotal.fill(0);
     for (let f = 0; f < this.F; f++)
       for (let i = 0; i < B; i++) this.lastTotal[i] = (this.lastTotal[i] as number) + (quantities[f * B + i] as number);
+  }
+
+  /**
+   * Stops the run on a fatal error (a broken record): firms hear END_OF_RUN with the reason, so no
+   * process waits for rounds that will not come, and run() rejects with the error.
+   */
+  private abort(err: Error): void {
+    if (this.finished) return;
+    this.finished = true;
+    if (this.timer) clearTimeout(this.timer);
+    for (const s of this.subs) s.unsubscribe();
+    this.log.error({ error: err.message, round: this.nextRound }, "run stopped");
+    this.bus.publish(
+      this.subj.control,
+      encode.control({ runId: this.subj.run, kind: ControlKind.END_OF_RUN, round: this.nextRound, reason: `market stopped: ${clip(err.message, 300)}` }),
+    );
+    this.bus.flush().then(
+      () => this.fail(err),
+      () => this.fail(err),
+    );
   }
 
   private async finish(reason: string): Promise<void> {

@@ -11,6 +11,7 @@
  */
 import type { Bus, RoundStats, RunSubjects } from "../../services/bus/index.js";
 import { encode } from "../../services/bus/index.js";
+import { RecordBroken } from "../../services/errors.js";
 
 export interface RecorderOptions {
   /** The bus the market publishes its outcomes on (the order check needs one connection). */
@@ -109,12 +110,13 @@ export class RoundRecorder {
         }
         const expected = (this.o.streamSeq ?? 0) + sent - this.duplicates;
         if (ack.seq !== expected)
-          throw new Error(
-            `the record stream stored message ${ack.seq} where ${expected} was expected: an outcome up to round ${last} was not recorded (or something else publishes on ${this.o.subjects.outcome})`,
+          throw new RecordBroken(
+            `the record stream ${this.o.subjects.stream} stored message ${ack.seq} where ${expected} was expected: an outcome up to round ${last} was not recorded, or another client published on ${this.o.subjects.outcome} (a server without auth?); the run stops`,
           );
       })
       .catch((err: Error) => {
-        this.error ??= new Error(`${what} rounds ${first}-${last} failed: ${err.message}`, { cause: err });
+        this.error ??=
+          err instanceof RecordBroken ? err : new RecordBroken(`${what} rounds ${first}-${last} failed: ${err.message}`, { cause: err });
       })
       .finally(() => this.inflight.delete(p));
     this.inflight.add(p);

@@ -12,6 +12,14 @@ export interface ExpectedFirm {
   tier: number;
 }
 
+/** The role a registration claims: tier 0 holds the leaders, every later tier followers. */
+export type ClaimedRole = "leader" | "follower" | "unspecified";
+
+/** The role the run gives a firm of tier `tier`. */
+export function roleOfTier(tier: number): "leader" | "follower" {
+  return tier === 0 ? "leader" : "follower";
+}
+
 /** What the machine needs to know about the run. */
 export interface RoundMachineConfig {
   /** Firms sorted by id: the order of every firm-major array. */
@@ -111,19 +119,20 @@ export class RoundMachine {
     return this.byId.get(firmId)?.index;
   }
 
-  /** Whether `firmId` may register for `tier`: a reject decision, or null. Changes nothing. */
-  checkRegistration(firmId: string, tier: number): Extract<Decision, { kind: "reject" }> | null {
+  /** Whether `firmId` may register for `tier` with `role`: a reject decision (NOT_IN_RUN), or null. Changes nothing. */
+  checkRegistration(firmId: string, tier: number, role: ClaimedRole): Extract<Decision, { kind: "reject" }> | null {
     const s = this.byId.get(firmId);
     if (s === undefined)
       return this.reject(firmId, RejectCode.NOT_IN_RUN, detail.notInRun(firmId, "is not a firm of this run's configuration"));
     if (s.tier !== tier)
       return this.reject(firmId, RejectCode.NOT_IN_RUN, detail.notInRun(firmId, `registered for tier ${tier} but the run places it in tier ${s.tier}`));
+    if (role !== roleOfTier(s.tier)) return this.reject(firmId, RejectCode.NOT_IN_RUN, detail.wrongRole(firmId, role, roleOfTier(s.tier)));
     return null;
   }
 
   /** Registration (idempotent): returns a reject decision, or null when accepted. A re-registration lifts an eviction. */
-  register(firmId: string, tier: number): Extract<Decision, { kind: "reject" }> | null {
-    const bad = this.checkRegistration(firmId, tier);
+  register(firmId: string, tier: number, role: ClaimedRole): Extract<Decision, { kind: "reject" }> | null {
+    const bad = this.checkRegistration(firmId, tier, role);
     if (bad !== null) return bad;
     const s = this.byId.get(firmId)!;
     s.registered = true;

@@ -10,6 +10,7 @@
  *
  * No identity may use `_INBOX.>` or any JetStream API beyond its own role's.
  */
+import { subjectMatches as tokensMatch } from "./memory.js";
 import { MESSAGE_RULES, type MessageRule, type Party } from "./protocol.js";
 import type { Identity, RunSubjects } from "./subjects.js";
 
@@ -73,14 +74,7 @@ function dedupe(a: string[]): string[] {
 
 /** True when NATS subject `subject` matches `pattern` (`*` one token, `>` one or more trailing tokens). */
 export function subjectMatches(pattern: string, subject: string): boolean {
-  const p = pattern.split(".");
-  const t = subject.split(".");
-  for (let i = 0; i < p.length; i++) {
-    if (p[i] === ">") return t.length > i;
-    if (i >= t.length) return false;
-    if (p[i] !== "*" && p[i] !== t[i]) return false;
-  }
-  return p.length === t.length;
+  return tokensMatch(pattern.split("."), subject.split("."));
 }
 
 /** True when `subject` is allowed by one of `patterns`. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { type Decision, RoundMachine } from "../../../market/service/round-machine.js";
+import { type Decision, RoundMachine, roleOfTier } from "../../../market/service/round-machine.js";
 import { RejectCode } from "../../../services/bus/protocol.js";
 
 const cfg = {
@@ -17,7 +17,7 @@ const cfg = {
 
 function ready(defaultAction: "last" | "zero" | "exclude" = "last"): RoundMachine {
   const m = new RoundMachine({ ...cfg, defaultAction });
-  for (const f of cfg.firms) expect(m.register(f.id, f.tier)).toBeNull();
+  for (const f of cfg.firms) expect(m.register(f.id, f.tier, roleOfTier(f.tier))).toBeNull();
   return m;
 }
 const rejects = (ds: Decision[]) => ds.filter((d) => d.kind === "reject").map((d) => (d as { code: number }).code);
@@ -116,16 +116,20 @@ describe("round machine", () => {
     const c = clearOf(m.submit("f1", "f1", round, [1, 1], round * 10_000 + 3));
     expect(c?.absent).toEqual([false, true, false]);
     round++;
-    expect(m.register("f2", 1)).toBeNull();
+    expect(m.register("f2", 1, "follower")).toBeNull();
     expect(playRound(true)?.absent).toEqual([false, false, false]);
   });
 
   it("round machine - registration checks tier and membership; options are validated", () => {
     const m = new RoundMachine(cfg);
-    expect(m.register("nobody", 0)?.code).toBe(RejectCode.NOT_IN_RUN);
-    expect(m.register("f1", 0)?.code).toBe(RejectCode.NOT_IN_RUN);
-    expect(m.register("f1", 1)).toBeNull();
-    expect(m.register("f1", 1)).toBeNull();
+    expect(m.register("nobody", 0, "leader")?.code).toBe(RejectCode.NOT_IN_RUN);
+    expect(m.register("f1", 0, "follower")?.code).toBe(RejectCode.NOT_IN_RUN);
+    // The right tier with the wrong role (a follower claiming to lead), or no role at all.
+    expect(m.register("f1", 1, "leader")?.code).toBe(RejectCode.NOT_IN_RUN);
+    expect(m.register("f1", 1, "leader")?.detail).toMatch(/role leader .* follower/);
+    expect(m.register("f1", 1, "unspecified")?.code).toBe(RejectCode.NOT_IN_RUN);
+    expect(m.register("f1", 1, "follower")).toBeNull();
+    expect(m.register("f1", 1, "follower")).toBeNull();
     expect(m.allRegistered()).toBe(false);
     expect(() => new RoundMachine({ ...cfg, batch: 0 })).toThrow("market.batch must be a positive integer");
     expect(() => new RoundMachine({ ...cfg, firms: [cfg.firms[2]!, cfg.firms[0]!] })).toThrow("sorted");
@@ -155,7 +159,7 @@ describe("round machine", () => {
 
   it("round machine - with every firm evicted, rounds still wait for their deadlines", () => {
     const m = new RoundMachine({ ...cfg, maxMisses: 1 });
-    for (const f of cfg.firms) m.register(f.id, f.tier);
+    for (const f of cfg.firms) m.register(f.id, f.tier, roleOfTier(f.tier));
     m.startRound(0, 0);
     expect(clearOf(m.tick(1000))).toBeUndefined(); // tier 0 closes, tier 1 opens
     expect(clearOf(m.tick(2000))?.evicted).toEqual([true, true, true]);
