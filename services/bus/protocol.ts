@@ -78,7 +78,11 @@ export function clip(s: string | null | undefined, max: number = WIRE_LIMITS.idC
   const v = s ?? "";
   const head = v.length > max ? v.slice(0, max) : v;
   // Control characters would let a payload forge log lines or terminal escapes.
-  const safe = head.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`);
+  let safe = "";
+  for (const ch of head) {
+    const c = ch.charCodeAt(0);
+    safe += c < 0x20 || (c >= 0x7f && c <= 0x9f) ? `\\x${c.toString(16).padStart(2, "0")}` : ch;
+  }
   return v.length > max ? `${safe}...(${v.length - max} more chars)` : safe;
 }
 

@@ -1,3 +1,6 @@
+import { mkdtempSync, readFileSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { spawnCli, writeExperiment } from "../fixtures/cli.js";
 
@@ -40,5 +43,48 @@ describe("cli", () => {
     const q = spawnCli(["solve"]);
     expect(await q.exit).not.toBe(0);
     expect(q.output()).toMatch(/missing required argument/);
+  });
+
+  it("cli - security flags: no credentials, contradictory flags and a bad run id are one-line errors", async () => {
+    const base = ["--config", "experiments/duopoly-linear.yaml", "--nats", "nats://127.0.0.1:1"];
+    const cases: Array<[string[], RegExp]> = [
+      [["market", ...base, "--run", "r1"], /no credentials: pass --creds FILE .* or --insecure/],
+      [["firm", ...base, "--run", "r1", "--firm", "leader"], /no credentials: pass --creds FILE/],
+      [["market", ...base, "--run", "r1", "--creds", "x.nk", "--insecure"], /--creds and --insecure contradict/],
+      [["market", ...base, "--run", "bad.run id", "--insecure"], /run id "bad.run id" must be 1-64 characters/],
+      [["market", ...base, "--run", "r1", "--creds", "no/such.nk"], /--creds no\/such.nk: cannot read it/],
+      [["market", ...base, "--run", "r1", "--insecure", "--tls-ca", "ca.pem"], /need a tls:\/\/ server URL/],
+      [["run", "experiments/duopoly-linear.yaml", "--nats", "nats://127.0.0.1:1"], /no credentials/],
+      [["run", "experiments/duopoly-linear.yaml", "--insecure"], /--auth and --insecure go with --nats/],
+    ];
+    for (const [args, want] of cases) {
+      const p = spawnCli(args);
+      expect(await p.exit, args.join(" ")).toBe(2);
+      expect(p.output(), args.join(" ")).toMatch(want);
+      expect(p.output()).not.toMatch(/\n\s+at /);
+      expect(p.output().trim().split("\n")).toHaveLength(1);
+    }
+  });
+
+  it("cli - auth writes a server config and one 0600 credentials file per component", async () => {
+    const out = join(mkdtempSync(join(tmpdir(), "stk-auth-cli-")), "auth");
+    const p = spawnCli(["auth", "experiments/duopoly-linear.yaml", "--out", out, "--run", "demo-1", "--listen", "0.0.0.0:4333"]);
+    expect(await p.exit).toBe(0);
+    expect(p.output()).toMatch(/run demo-1: credentials for 4 components/);
+    for (const f of ["market.nk", "reader.nk", "firm-leader.nk", "firm-follower.nk"]) {
+      expect(statSync(join(out, f)).mode & 0o777).toBe(0o600);
+      expect(readFileSync(join(out, f), "utf8")).toMatch(/^SU[A-Z2-7]+\n$/);
+    }
+    const conf = readFileSync(join(out, "server.conf"), "utf8");
+    expect(conf).toMatch(/listen: "0.0.0.0:4333"/);
+    expect(conf).toMatch(/max_payload: 65536/);
+    expect(conf.match(/nkey: "U[A-Z2-7]+"/g)).toHaveLength(4);
+    expect(conf).not.toMatch(/SU[A-Z2-7]{20}/); // no secret in the server config
+    const manifest = JSON.parse(readFileSync(join(out, "auth.json"), "utf8"));
+    expect(manifest.runId).toBe("demo-1");
+    // A second auth into the same folder is refused instead of overwriting credentials in use.
+    const again = spawnCli(["auth", "experiments/duopoly-linear.yaml", "--out", out]);
+    expect(await again.exit).toBe(2);
+    expect(again.output()).toMatch(/already holds credentials/);
   });
 });

@@ -44,7 +44,7 @@ function experiment(name: string, followers: { id: string; c: number }[], batch:
 async function runAndCheck(exp: ReturnType<typeof experiment>) {
   const file = writeExperiment(exp);
   const out = mkdtempSync(join(tmpdir(), "stk-run-"));
-  const run = spawnCli(["run", file, "--nats", nats.url, "--out", out, "--no-progress"]);
+  const run = spawnCli(["run", file, "--nats", nats.url, "--insecure", "--out", out, "--no-progress"]);
   const code = await run.exit;
   expect(code, run.output()).toBe(0);
   const summary = JSON.parse(readFileSync(join(out, "summary.json"), "utf8"));

@@ -42,7 +42,7 @@ describe("market restart", () => {
     nc.subscribe(`stk.${run}.control`, {
       callback: (_e, m) => void (decode.control(m.data).kind === ControlKind.END_OF_RUN && (ended = true)),
     });
-    const args = ["--config", cfg, "--nats", nats.url, "--run", run];
+    const args = ["--config", cfg, "--nats", nats.url, "--run", run, "--insecure"];
     const first = spawnCli(["market", ...args]);
     const firms = ["leader", "follower"].map((id) => spawnCli(["firm", ...args, "--firm", id]));
     try {

@@ -8,6 +8,7 @@ import { jetstreamManager } from "@nats-io/jetstream";
 import { createUser } from "@nats-io/nkeys";
 import { connect, type NatsConnection, nkeyAuthenticator, PermissionViolationError } from "@nats-io/transport-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Rng } from "../../market/economics/index.js";
 import { ControlKind, decode, encode, PROTOCOL_VERSION, Role, runSubjects } from "../../services/bus/index.js";
 import { parseExperiment } from "../../services/config/index.js";
 import { readRecord } from "../../services/report/record.js";
@@ -194,9 +195,116 @@ describe("trusted bus", () => {
     const info = await (await jetstreamManager(spy)).streams.info(s.stream, { subjects_filter: ">" });
     expect(info.state.subjects?.[s.outcome]).toBe(record.length); // no foreign message in the record
     await spy.close();
-    // eslint-disable-next-line no-console
     console.info(
       `trusted bus: ${refused.length} connections refused, ${publishes} forged publications and ${eavesdrop.length} subscriptions refused by the server, ${jsFailures.length + readerFailures.length} stream calls refused, ${delivered.length} forged messages delivered, ${record.length} rounds recorded`,
+    );
+  });
+});
+
+/** Junk of every shape, from a seeded generator (the same payloads every run). */
+function junkPayloads(n: number, round: () => number): Array<{ kind: string; data: Uint8Array }> {
+  const rng = Rng.fromName(7, "fuzz");
+  const int = (k: number) => Math.floor(rng.next() * k);
+  const bytes = (len: number) => Uint8Array.from({ length: len }, () => int(256));
+  const valid = () => encode.submission({ runId: "secure-2", firmId: "follower", round: round(), quantities: [1, 2, 3, 4] });
+  const nestedGroups = (depth: number) => Uint8Array.from([...new Array(depth).fill(0x0b), ...new Array(depth).fill(0x0c)]);
+  const nestedMessages = (depth: number): Uint8Array => {
+    let inner = new Uint8Array(0);
+    for (let d = 0; d < depth; d++) {
+      const len = inner.length;
+      const varint: number[] = [];
+      for (let v = len; ; v >>>= 7) {
+        if (v < 0x80) {
+          varint.push(v);
+          break;
+        }
+        varint.push((v & 0x7f) | 0x80);
+      }
+      inner = Uint8Array.from([0x7a, ...varint, ...inner]); // field 15, length-delimited
+    }
+    return inner;
+  };
+  const huge = (k: number) => "x".repeat(k);
+  const groups = nestedGroups(20_000);
+  const messages = nestedMessages(2_000);
+  const makers: Array<[string, () => Uint8Array]> = [
+    ["random", () => bytes(int(512))],
+    ["truncated", () => valid().slice(0, int(valid().length))],
+    [
+      "bit-flipped",
+      () => {
+        const b = valid();
+        for (let i = 1 + int(8); i > 0; i--) b[int(b.length)] ^= 1 << int(8);
+        return b;
+      },
+    ],
+    ["oversize batch", () => encode.submission({ firmId: "follower", round: round(), quantities: new Array(7000).fill(1) })],
+    ["huge string", () => encode.submission({ runId: huge(50_000), firmId: huge(10_000), round: round(), quantities: [1, 1, 1, 1] })],
+    ["huge register", () => encode.register({ protocolVersion: 1, firmId: "follower", role: Role.ROLE_FOLLOWER, tier: 1, capabilities: [huge(40_000), ...new Array(1000).fill("cap")] })],
+    ["nested groups", () => groups],
+    ["nested messages", () => messages],
+    ["bad numbers", () => encode.submission({ firmId: "follower", round: round(), quantities: [Number.NaN, Number.POSITIVE_INFINITY, -1, 1e300] })],
+    ["wrong message", () => encode.control({ runId: "secure-2", kind: ControlKind.END_OF_RUN, reason: huge(1000) })],
+  ];
+  return Array.from({ length: n }, (_, i) => {
+    const [kind, make] = makers[i % makers.length]!;
+    return { kind, data: make() };
+  });
+}
+
+describe("hostile input", () => {
+  const runId = "secure-2";
+  const s = runSubjects(runId);
+  let sec: SecureRun;
+  beforeAll(async () => {
+    sec = await startSecureRun(exp, runId);
+  });
+  afterAll(async () => {
+    await sec?.stop();
+  });
+
+  it("hostile input - 12,000 malformed payloads on a firm's own subjects: no crash, every round clears, bounded logs", async () => {
+    const spy = await sec.connectSpy();
+    const progress = follow(spy, runId);
+    const procs = startProcesses(sec, runId);
+    await progress.reach(20);
+    const mallory = await sec.connectAs("firm-follower");
+    const denied = violations(mallory);
+    const logBytes = () => procs.market.output().length + procs.firms.reduce((n, f) => n + f.output().length, 0);
+    const before = logBytes();
+    const startRound = progress.last;
+    const junk = junkPayloads(12_000, () => progress.last + 1);
+    let sent = 0;
+    for (const [i, j] of junk.entries()) {
+      // Most junk goes to the submit subject, every fifth to the register subject (fire and forget).
+      mallory.publish(i % 5 === 4 ? s.register("follower") : s.submit("follower"), j.data);
+      sent++;
+      if (i % 500 === 499) await mallory.flush();
+    }
+    await mallory.flush();
+    // A registration request with junk gets a named reject back.
+    const reply = decode.registerReply((await mallory.request(s.register("follower"), new Uint8Array([0xff, 0xff, 0xff]), { timeout: 5000 })).data);
+    expect(reply.accepted).toBe(false);
+    expect(reply.reject?.code).toBe(5); // MALFORMED
+    const fuzzEnd = progress.last;
+    await progress.reach(fuzzEnd + 20);
+    const logged = logBytes() - before;
+    const codes = await stopRun(procs);
+    await mallory.close();
+
+    expect(denied).toEqual([]); // its own subjects: the server let everything through to the market
+    expect(codes).toEqual([0, 0, 0]);
+    const output = [procs.market, ...procs.firms].map((p) => p.output()).join("\n");
+    expect(output).not.toMatch(/\n\s+at /); // no stack trace anywhere
+    const longest = Math.max(...output.split("\n").map((l) => l.length));
+    expect(longest).toBeLessThan(2000);
+    expect(logged / sent).toBeLessThan(16);
+    const record = await readRecord(spy, runId);
+    record.forEach((o, i) => expect(Number(o.round)).toBe(i));
+    expect(record.length).toBeGreaterThan(fuzzEnd + 20);
+    await spy.close();
+    console.info(
+      `hostile input: ${sent} junk payloads (${new Set(junk.map((j) => j.kind)).size} kinds), rounds ${startRound}-${fuzzEnd} cleared during the fuzz, ${record.length} recorded in order, 0 crashes, ${logged} log bytes (${(logged / sent).toFixed(2)} per junk message, longest line ${longest} chars)`,
     );
   });
 });

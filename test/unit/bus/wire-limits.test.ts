@@ -1,0 +1,41 @@
+import { describe, expect, it } from "vitest";
+import { pino } from "pino";
+import { Writable } from "node:stream";
+import { clip, clipList, detail, WIRE_LIMITS } from "../../../services/bus/index.js";
+import { RateLimitedLog } from "../../../services/log.js";
+
+describe("wire limits", () => {
+  it("wire limits - strings off the wire are clipped and control characters escaped", () => {
+    expect(clip("abc")).toBe("abc");
+    const long = clip("x".repeat(1_000_000));
+    expect(long.length).toBeLessThan(WIRE_LIMITS.idChars + 40);
+    expect(long).toMatch(/\.\.\.\(999936 more chars\)$/);
+    expect(clip("a\nb\u001b[2J")).toBe("a\\x0ab\\x1b[2J");
+    expect(detail.idMismatch("f", "y".repeat(100_000)).length).toBeLessThan(250);
+    expect(detail.malformed("f", "z".repeat(100_000)).length).toBeLessThan(WIRE_LIMITS.detailChars + 100);
+  });
+
+  it("wire limits - capability lists are cut to a bounded number of clipped items", () => {
+    const l = clipList(["ctde", "q".repeat(10_000), ...new Array(1000).fill("c")]);
+    expect(l).toHaveLength(WIRE_LIMITS.capabilities + 1);
+    expect(l[0]).toBe("ctde");
+    expect(l[l.length - 1]).toBe("...(986 more)");
+    expect(l.join("").length).toBeLessThan(2000);
+  });
+
+  it("wire limits - repeated events are logged at a bounded rate with the count suppressed, and keys are capped", () => {
+    const lines: string[] = [];
+    const log = pino({ level: "warn" }, new Writable({ write: (c, _e, cb) => (lines.push(String(c)), cb()) }));
+    let t = 0;
+    const limited = new RateLimitedLog(log, 1000, 3, () => t);
+    for (let i = 0; i < 10_000; i++) limited.warn("f1", { i }, "rejected");
+    expect(lines).toHaveLength(1);
+    t = 1500;
+    limited.warn("f1", { i: -1 }, "rejected");
+    expect(lines).toHaveLength(2);
+    expect(JSON.parse(lines[1]!)).toMatchObject({ suppressed: 9999, sinceMs: 1500 });
+    // Ids chosen by an attacker cannot grow the table without bound: beyond 3 keys they share one.
+    for (let k = 0; k < 1000; k++) limited.warn(`id${k}`, {}, "rejected");
+    expect(lines.length).toBeLessThanOrEqual(2 + 3);
+  });
+});
