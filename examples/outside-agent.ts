@@ -3,17 +3,28 @@
  * the subject protocol (docs/protocol.md); no code of the framework's firm runtime. It plays a
  * constant quantity in every instance. Any language with a NATS client and protobuf works the same.
  *
- *   node dist/services/cli/main.js market --config experiments/duopoly-linear.yaml --nats nats://127.0.0.1:4222 --run demo
- *   node dist/services/cli/main.js firm --config experiments/duopoly-linear.yaml --nats nats://127.0.0.1:4222 --run demo --firm leader
- *   node dist/examples/outside-agent.js nats://127.0.0.1:4222 demo follower 1 22.5
+ * With credentials (the default everywhere): the agent authenticates with its nkey seed and uses
+ * its identity's inbox prefix, the only inbox it may subscribe to (docs/protocol.md).
+ *
+ *   node dist/services/cli/main.js auth experiments/duopoly-linear.yaml --out auth --run demo
+ *   nats-server -c auth/server.conf &
+ *   node dist/services/cli/main.js market --config experiments/duopoly-linear.yaml --nats nats://127.0.0.1:4222 --run demo --creds auth
+ *   node dist/services/cli/main.js firm --config experiments/duopoly-linear.yaml --nats nats://127.0.0.1:4222 --run demo --firm leader --creds auth
+ *   node dist/examples/outside-agent.js nats://127.0.0.1:4222 demo follower 1 22.5 auth/firm-follower.nk
  */
-import { connect } from "@nats-io/transport-node";
+import { readFileSync } from "node:fs";
+import { connect, nkeyAuthenticator } from "@nats-io/transport-node";
 import { ControlKind, decode, encode, PROTOCOL_VERSION, Role } from "../services/bus/index.js";
 
-const [url = "nats://127.0.0.1:4222", run = "demo", firmId = "follower", tierArg = "1", quantityArg = "22.5"] = process.argv.slice(2);
+const [url = "nats://127.0.0.1:4222", run = "demo", firmId = "follower", tierArg = "1", quantityArg = "22.5", seedFile] = process.argv.slice(2);
 const tier = Number(tierArg);
 const quantity = Number(quantityArg);
-const nc = await connect({ servers: url });
+const nc = await connect({
+  servers: url,
+  // The firm's own inbox prefix: replies to its Register arrive there.
+  inboxPrefix: `_INBOX.stk.${run}.firm.${firmId}`,
+  ...(seedFile ? { authenticator: nkeyAuthenticator(new TextEncoder().encode(readFileSync(seedFile, "utf8").trim())) } : {}),
+});
 
 const register = async (preparing: boolean) => {
   const req = encode.register({

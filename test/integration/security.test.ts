@@ -40,7 +40,11 @@ function startProcesses(sec: SecureRun, runId: string): { market: Spawned; firms
 /** Follows the outcome subject as the spy: the last cleared round. */
 function follow(spy: NatsConnection, runId: string) {
   const state = { last: -1 };
-  spy.subscribe(runSubjects(runId).outcome, { callback: (_e, m) => (state.last = Number(decode.outcome(m.data).round ?? 0)) });
+  spy.subscribe(runSubjects(runId).outcome, {
+    callback: (_e, m) => {
+      state.last = Number(decode.outcome(m.data).round ?? 0);
+    },
+  });
   return {
     get last() {
       return state.last;
@@ -134,7 +138,12 @@ describe("trusted bus", () => {
     const overheard: string[] = [];
     const subErrors: string[] = [];
     for (const subject of eavesdrop)
-      mallory.subscribe(subject, { callback: (e, m) => (e ? subErrors.push(subject) : overheard.push(m.subject)) });
+      mallory.subscribe(subject, {
+        callback: (e, m) => {
+          if (e) subErrors.push(subject);
+          else overheard.push(m.subject);
+        },
+      });
     await mallory.flush();
     const publishes = Object.keys(forged).length * rounds;
     await until(() => denied.length >= publishes + eavesdrop.length, "the server's permission errors");
