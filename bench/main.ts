@@ -1,7 +1,8 @@
 /**
  * `npm run bench`: round rate of the framework (1 leader + 1 follower, fixed policies, each in its
  * own process, JetStream recording on) at B = 1 and B = 1024, next to the messaging floor measured
- * in the same run on the same nats-server. Figures are printed and written to BENCHMARKS.md.
+ * in the same run on the same nats-server; PPO training throughput; the economics kernels
+ * (bench/economics.ts). Figures are printed and written to BENCHMARKS.md.
  */
 import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -14,6 +15,7 @@ import { stringify } from "yaml";
 import { encode, runSubjects } from "../services/bus/index.js";
 import { startNatsServer } from "../services/launcher/nats-server.js";
 import { readStats } from "../services/report/record.js";
+import { economicsSection } from "./economics.js";
 
 const here = fileURLToPath(new URL(".", import.meta.url));
 const CLI = join(here, "..", "services", "cli", "main.js");
@@ -109,7 +111,7 @@ async function framework(url: string, rounds: number, warmup: number, B: number)
     }),
   );
   const out = join(dir, "out");
-  await run([CLI, "run", file, "--nats", url, "--out", out, "--no-progress"]);
+  await run([CLI, "run", file, "--nats", url, "--insecure", "--out", out, "--no-progress"]);
   const { runId } = JSON.parse((await import("node:fs")).readFileSync(join(out, "run.json"), "utf8")) as { runId: string };
   const nc = await connect({ servers: url });
   const stats = await readStats(nc, runId);
@@ -146,7 +148,7 @@ async function learning(url: string, deterministic: boolean, rounds: number) {
     }),
   );
   const out = join(dir, "out");
-  await run([CLI, "run", file, "--nats", url, "--out", out, "--no-progress"]);
+  await run([CLI, "run", file, "--nats", url, "--insecure", "--out", out, "--no-progress"]);
   const s = JSON.parse((await import("node:fs")).readFileSync(join(out, "summary.json"), "utf8")) as {
     wallSeconds: number;
     learners: Record<string, { samplesPerSecond: number; waitMs: number; updates: number; droppedRows: number }>;
@@ -154,6 +156,8 @@ async function learning(url: string, deterministic: boolean, rounds: number) {
   return { wallSeconds: s.wallSeconds, learners: s.learners };
 }
 
+// One server without auth, shared by the floor's bare clients and the framework's runs (which say
+// --insecure), so both sides of every pair cross the same server the same way.
 const nats = await startNatsServer();
 const lines: string[] = [];
 const log = (s: string) => {
@@ -236,6 +240,7 @@ try {
       );
     }
   }
+  for (const l of economicsSection()) log(l);
   writeFileSync(join(ROOT, "BENCHMARKS.md"), `${lines.join("\n")}\n`);
 } finally {
   await nats.stop();

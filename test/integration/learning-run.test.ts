@@ -13,11 +13,11 @@ import { runSubjects } from "../../services/bus/index.js";
 import { startNatsServer } from "../../services/launcher/nats-server.js";
 import { spawnCli, writeExperiment } from "../fixtures/cli.js";
 
-const ppoDuopoly = (episodes: number, checkpointEvery = 0) =>
+const ppoDuopoly = (episodes: number, checkpointEvery = 0, deadlineMs = 30000) =>
   writeExperiment({
     name: "ppo-small",
     seed: 4,
-    market: { demand: { kind: "linear", a: 100, b: 1 }, batch: 32, episodes, quantityMax: 100, deadlineMs: 30000 },
+    market: { demand: { kind: "linear", a: 100, b: 1 }, batch: 32, episodes, quantityMax: 100, deadlineMs },
     firms: [
       { id: "leader", role: "leader", cost: { kind: "linear", c: 10 }, policy: { kind: "ppo" } },
       { id: "follower", role: "follower", cost: { kind: "linear", c: 10 }, policy: { kind: "ppo" } },
@@ -33,6 +33,20 @@ async function run(args: string[]): Promise<{ code: number; out: string }> {
 
 function lines(file: string): string[] {
   return readFileSync(file, "utf8").trim().split("\n");
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Pid of the child of `parent` whose command line contains `needle`, or undefined. */
+function childPid(parent: number, needle: string): number | undefined {
+  const rows = execFileSync("ps", ["-o", "pid=,args=", "--ppid", String(parent)]).toString();
+  const row = rows.split("\n").find((l) => l.includes(needle));
+  return row === undefined ? undefined : Number(row.trim().split(/\s+/)[0]);
+}
+
+/** Rows of a JSON-lines file written while we read it: complete lines only, 0 while it is missing. */
+function rowsIn(file: string): number {
+  return existsSync(file) ? readFileSync(file, "utf8").split("\n").length - 1 : 0;
 }
 
 describe("learning run", () => {
@@ -60,29 +74,66 @@ describe("learning run", () => {
   });
 
   it("learning run - a run stopped mid-way resumes from its checkpoints and completes every round once", async () => {
-    const cfg = ppoDuopoly(400, 10);
+    const total = 400;
+    const every = 10;
+    // The deadline (an hour) cannot pass during the test: while the follower is frozen below, the
+    // market waits for it instead of clearing rounds without it.
+    const cfg = ppoDuopoly(total, every, 3_600_000);
     const out = mkdtempSync(join(tmpdir(), "stk-resume-"));
+    const metrics = join(out, "metrics.jsonl");
+    const checkpoint = (id: string) => join(out, "checkpoints", id, "policy.json");
     const first = spawnCli(["run", cfg, "--out", out, "--no-progress"], { LOG_LEVEL: "info" });
-    const until = Date.now() + 60_000;
-    const recorded = () =>
-      existsSync(join(out, "metrics.jsonl")) ? readFileSync(join(out, "metrics.jsonl"), "utf8").split("\n").length - 1 : 0;
-    while (recorded() < 120 && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
+    let exited = false;
+    void first.exit.then(() => (exited = true));
+    // Wait for progress, not for time: a number of rounds and a checkpoint of each firm.
+    const target = 60;
+    while (rowsIn(metrics) < target || !existsSync(checkpoint("leader")) || !existsSync(checkpoint("follower"))) {
+      if (exited) throw new Error(`the run ended before round ${target}:\n${first.output()}`);
+      await sleep(50);
+    }
+    // Freeze the follower so the run cannot get far past this point, however fast the machine: the
+    // market waits for the follower's submission, so at most the round in progress still clears.
+    const launcher = first.proc.pid;
+    const follower = launcher === undefined ? undefined : childPid(launcher, "--firm follower");
+    if (launcher === undefined || follower === undefined)
+      throw new Error(`no follower process under the launcher:\n${first.output()}`);
+    process.kill(follower, "SIGSTOP");
     first.proc.kill("SIGINT");
+    // The launcher stops its children; let the follower handle its stop signal (and save its
+    // checkpoint) once the market is gone and no further round can clear. If the launcher has
+    // already killed it, its periodic checkpoint stands.
+    while (childPid(launcher, " market ") !== undefined) await sleep(50);
+    try {
+      process.kill(follower, "SIGCONT");
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "ESRCH") throw err;
+    }
     expect(await first.exit).toBe(130);
-    const stoppedAt = recorded();
-    expect(stoppedAt).toBeGreaterThan(100);
-    expect(stoppedAt).toBeLessThan(400);
-    expect(existsSync(join(out, "checkpoints", "leader", "policy.json"))).toBe(true);
+    const stoppedAt = rowsIn(metrics);
+    expect(stoppedAt).toBeGreaterThanOrEqual(target);
+    expect(stoppedAt).toBeLessThan(total);
+    // What each learner had trained when saved, and how many rounds it had logged before the stop.
+    const firms = ["leader", "follower"];
+    const saved = firms.map((id) => JSON.parse(readFileSync(checkpoint(id), "utf8")).meta.trainedRounds as number);
+    const logged = firms.map((id) => lines(join(out, "learners", `${id}.jsonl`)).length);
+    // Fresh learners would count 0 or 1 trained rounds at their first round; for the check after the
+    // resume to tell them apart the checkpoints must hold more, and they do: the first comes after
+    // 10 rounds, each of which trained one of the two (alternating phases).
+    expect(saved[0]! + saved[1]!).toBeGreaterThan(2);
+
     const second = await run(["run", "--resume", out, "--no-progress"]);
     expect(second.code, second.out).toBe(0);
-    const rows = lines(join(out, "metrics.jsonl")).map((l) => JSON.parse(l));
-    expect(rows.map((r) => r.round)).toEqual(Array.from({ length: 400 }, (_, i) => i));
-    const log = readFileSync(join(out, "logs", "firm-leader.log"), "utf8");
-    expect(log).toMatch(/policy resumed from checkpoint/);
-    // the learners carried on: trained rounds after the resume continue from the checkpoint, not from 0
-    const after = rows.find((r) => r.round === stoppedAt + 5);
-    const trained = after.learners.leader.trainedRounds + after.learners.follower.trainedRounds;
-    expect(trained).toBeGreaterThan(50);
+    const rows = lines(metrics).map((l) => JSON.parse(l));
+    expect(rows.map((r) => r.round)).toEqual(Array.from({ length: total }, (_, i) => i));
+    for (const id of firms)
+      expect(readFileSync(join(out, "logs", `firm-${id}.log`), "utf8")).toMatch(/policy resumed from checkpoint/);
+    // The learners carried on from their checkpoints, not from 0: the first round each observed
+    // after the resume (its learner file is appended to) counts at least what its checkpoint held.
+    firms.forEach((id, k) => {
+      const resumed = JSON.parse(lines(join(out, "learners", `${id}.jsonl`))[logged[k]!]!);
+      expect(resumed.round).toBeGreaterThanOrEqual(stoppedAt);
+      expect(resumed.trainedRounds, id).toBeGreaterThanOrEqual(saved[k]!);
+    });
     expect(execFileSync("ps", ["-eo", "args="]).toString()).not.toContain(out);
     // Resuming the complete run plays nothing and rebuilds the same results, from the recorded
     // outcomes even when the stats of the last rounds were lost.
@@ -105,6 +156,7 @@ describe("learning run", () => {
     expect(third.code, third.out).toBe(0);
     expect(readFileSync(join(out, "metrics.jsonl"), "utf8")).toBe(before);
     expect(readFileSync(join(out, "logs", "market.log"), "utf8")).toBe(marketLog);
-    expect(JSON.parse(readFileSync(join(out, "summary.json"), "utf8")).rounds).toBe(400);
-  });
+    expect(JSON.parse(readFileSync(join(out, "summary.json"), "utf8")).rounds).toBe(total);
+    // Three runs of a few hundred rounds: a guard against a hang, generous for slow machines.
+  }, 180_000);
 });

@@ -25,7 +25,12 @@ describe("wire limits", () => {
 
   it("wire limits - repeated events are logged at a bounded rate with the count suppressed, and keys are capped", () => {
     const lines: string[] = [];
-    const log = pino({ level: "warn" }, new Writable({ write: (c, _e, cb) => (lines.push(String(c)), cb()) }));
+    const log = pino({ level: "warn" }, new Writable({
+        write: (c, _e, cb) => {
+          lines.push(String(c));
+          cb();
+        },
+      }));
     let t = 0;
     const limited = new RateLimitedLog(log, 1000, 3, () => t);
     for (let i = 0; i < 10_000; i++) limited.warn("f1", { i }, "rejected");

@@ -2,7 +2,6 @@ import { describe, expect, test } from "vitest";
 import {
   advanceState,
   allocClearResult,
-  type ClearResult,
   clear,
   createState,
   type DemandSpec,
@@ -143,31 +142,5 @@ describe("clearing", () => {
   test("clearing - wrong-length quantities are rejected", () => {
     const model = mixedModel(demands[0]![1], 4);
     expect(() => clear(model, createState(model), new Float64Array(11))).toThrow("quantities must have length 12 (got 11)");
-  });
-
-  test("clearing - throughput microbenchmark (F=2, informational)", () => {
-    const B = 100_000;
-    for (const [name, demand] of demands) {
-      const model: MarketModel = {
-        demand,
-        costs: [
-          { kind: "linear", c: 10 },
-          { kind: "quadratic", c: 5, d: 0.1 },
-        ],
-        dynamics: { adjustmentCost: 0.1 },
-        batch: B,
-      };
-      const state = createState(model);
-      state.firstRound = false;
-      const q = randomQuantities(new Rng(1), 2, B);
-      const out: ClearResult = allocClearResult(2, B);
-      for (let k = 0; k < 5; k++) clear(model, state, q, out);
-      const rounds = 50;
-      const t0 = performance.now();
-      for (let k = 0; k < rounds; k++) clear(model, state, q, out);
-      const seconds = (performance.now() - t0) / 1000;
-      console.log(`clearing throughput (${name}, F=2): ${((rounds * B) / seconds / 1e6).toFixed(1)}M instances/s`);
-    }
-    expect(true).toBe(true);
   });
 });

@@ -121,31 +121,39 @@ describe("oracle", () => {
     );
   });
 
-  test("oracle - fast path throughput (informational)", () => {
+  test("oracle - writes into the caller's buffer on both paths, and rejects one of the wrong length", () => {
     const firms: EqFirm[] = [
       { id: "L", tier: 0, cost: lin(10) },
       { id: "F1", tier: 1, cost: lin(12) },
       { id: "F2", tier: 1, cost: lin(15) },
     ];
-    const B = 20_000;
-    const { committed, shifts } = randomInputs(B, 60, 4);
-    const out = new Float64Array(B);
-    const t0 = performance.now();
-    subgameBatch({ demand: linear, firms }, committed, shifts, 1, 1, out);
-    const ms = performance.now() - t0;
-    console.log(`oracle fast path: ${(((B / ms) * 1000) / 1e6).toFixed(2)}M instances/s`);
+    const B = 2000;
+    // Commitments up to the choke quantity, so that some instances leave the followers a residual
+    // demand below their costs.
+    const { committed, shifts } = randomInputs(B, 100, 4);
+    const out = new Float64Array(B).fill(Number.NaN);
+    expect(subgameBatch({ demand: linear, firms }, committed, shifts, 1, 1, out)).toBe(out);
+    expect(out).toEqual(subgameBatch({ demand: linear, firms }, committed, shifts, 1, 1));
+    let priced = 0;
+    for (let i = 0; i < B; i++) {
+      expect(out[i]).toBeGreaterThanOrEqual(0);
+      // Residual demand a + shift - b * committed at or below F1's marginal cost: F1 stays out.
+      if (100 + shifts[i]! - committed[i]! <= 12) {
+        priced++;
+        expect(out[i]).toBe(0);
+      }
+    }
+    expect(priced).toBeGreaterThan(0);
+
     const ce: DemandSpec = { kind: "constant-elasticity", A: 100, elasticity: 1.5 };
-    const t1 = performance.now();
-    subgameBatch(
-      { demand: ce, firms: firms.map((f) => ({ ...f, cost: lin(1 + f.tier) })) },
-      committed.subarray(0, 200),
-      shifts.subarray(0, 200),
-      0,
-      0,
+    const numeric = { demand: ce, firms: firms.map((f) => ({ ...f, cost: lin(1 + f.tier) })) };
+    const few = new Float64Array(20).fill(Number.NaN);
+    expect(subgameBatch(numeric, committed.subarray(0, 20), shifts.subarray(0, 20), 0, 0, few)).toBe(few);
+    expect(few).toEqual(subgameBatch(numeric, committed.subarray(0, 20), shifts.subarray(0, 20), 0, 0));
+    expect(few.every((q) => Number.isFinite(q) && q > 0)).toBe(true);
+
+    expect(() => subgameBatch({ demand: linear, firms }, committed, shifts, 1, 1, new Float64Array(B - 1))).toThrow(
+      `out must have length ${B} (got ${B - 1})`,
     );
-    console.log(
-      `oracle numeric path (2 tiers, constant elasticity): ${((200 / (performance.now() - t1)) * 1000).toFixed(0)} instances/s`,
-    );
-    expect(out.every((q) => Number.isFinite(q) && q >= 0)).toBe(true);
   });
 });

@@ -7,13 +7,10 @@ import { learnerOptions, type LearnerOptions } from "../../../agents/learning/op
 import { type PpoConfig, PpoPolicy } from "../../../agents/policies/ppo.js";
 import { Harness, meanOf } from "./harness.js";
 
+/** Mean greedy quantities of the last evaluation round. */
 export interface StackelbergResult {
   leader: number;
   follower: number;
-  seconds: number;
-  waitMs: number;
-  samplesPerSecond: number;
-  backend: string;
 }
 
 export interface ScenarioOptions {
@@ -24,7 +21,6 @@ export interface ScenarioOptions {
   evaluateRounds?: number;
   policy?: Record<string, unknown>;
   learner?: Partial<LearnerOptions>;
-  log?: boolean;
 }
 
 export function scenario(o: ScenarioOptions): ExperimentInput {
@@ -55,7 +51,6 @@ export function scenario(o: ScenarioOptions): ExperimentInput {
 }
 
 export async function runStackelberg(o: ScenarioOptions): Promise<StackelbergResult> {
-  const t0 = performance.now();
   const h = await Harness.create(scenario(o), async (run, firm, exp) =>
     PpoPolicy.create(run, firm.policy as PpoConfig, { ...learnerOptions(exp, firm), inline: true, ...(o.learner ?? {}) }),
   );
@@ -63,23 +58,9 @@ export async function runStackelberg(o: ScenarioOptions): Promise<StackelbergRes
   const L = h.exp.firms.findIndex((f) => f.id === "leader");
   const F = h.exp.firms.findIndex((f) => f.id === "follower");
   try {
-    const last = await h.play(undefined, (rec) => {
-      if (o.log && rec.round % 50 === 0)
-        console.log(
-          `seed ${o.seed} round ${rec.round} ${rec.phase}: leader ${meanOf(rec, L, B).toFixed(2)} follower ${meanOf(rec, F, B).toFixed(2)}`,
-        );
-    });
+    const last = await h.play();
     if (!last) throw new Error("no rounds played");
-    const m = h.policy("leader").metrics?.() ?? {};
-    const mf = h.policy("follower").metrics?.() ?? {};
-    return {
-      leader: meanOf(last, L, B),
-      follower: meanOf(last, F, B),
-      seconds: (performance.now() - t0) / 1000,
-      waitMs: (m.waitMs ?? 0) + (mf.waitMs ?? 0),
-      samplesPerSecond: m.samplesPerSecond ?? 0,
-      backend: (h.policy("leader") as PpoPolicy).backend,
-    };
+    return { leader: meanOf(last, L, B), follower: meanOf(last, F, B) };
   } finally {
     await h.close();
   }
