@@ -20,7 +20,7 @@ export interface NatsBusOptions {
   inboxPrefix?: string;
   /** TLS options (CA, client certificate and key files); required by tls:// URLs. */
   tls?: TlsOptions;
-  /** How long a first connection is retried before giving up (default 10 s). */
+  /** How long the first connection may take before giving up (default 20 s, nats.js's own). */
   connectTimeoutMs?: number;
 }
 
@@ -46,7 +46,7 @@ export class NatsBus implements Bus {
         name: opts.name,
         maxReconnectAttempts: -1,
         reconnectTimeWait: 250,
-        timeout: opts.connectTimeoutMs ?? 10_000,
+        timeout: opts.connectTimeoutMs ?? 20_000,
         ...(opts.authenticator ? { authenticator: opts.authenticator } : {}),
         ...(opts.inboxPrefix ? { inboxPrefix: opts.inboxPrefix } : {}),
         ...(opts.tls ? { tls: opts.tls } : {}),

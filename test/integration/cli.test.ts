@@ -79,7 +79,13 @@ describe("cli", () => {
     expect(conf).toMatch(/listen: "0.0.0.0:4333"/);
     expect(conf).toMatch(/max_payload: 65536/);
     expect(conf.match(/nkey: "U[A-Z2-7]+"/g)).toHaveLength(4);
-    expect(conf).not.toMatch(/SU[A-Z2-7]{20}/); // no secret in the server config
+    // No secret in the server config or the manifest.
+    const manifestText = readFileSync(join(out, "auth.json"), "utf8");
+    for (const f of ["market.nk", "reader.nk", "firm-leader.nk", "firm-follower.nk"]) {
+      const seed = readFileSync(join(out, f), "utf8").trim();
+      expect(conf).not.toContain(seed);
+      expect(manifestText).not.toContain(seed);
+    }
     const manifest = JSON.parse(readFileSync(join(out, "auth.json"), "utf8"));
     expect(manifest.runId).toBe("demo-1");
     // A second auth into the same folder is refused instead of overwriting credentials in use.

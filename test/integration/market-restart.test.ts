@@ -27,7 +27,8 @@ describe("market restart", () => {
         batch: 2,
         episodes: rounds,
         quantityMax: 100,
-        deadlineMs: 2000,
+        // No deadline fires in this test: a frozen firm holds the round instead (see below).
+        deadlineMs: 3_600_000,
       },
       firms: [
         { id: "leader", role: "leader", cost: { kind: "linear", c: 10 }, policy: { kind: "best-response" } },
@@ -47,8 +48,12 @@ describe("market restart", () => {
     const firms = ["leader", "follower"].map((id) => spawnCli(["firm", ...args, "--firm", id]));
     try {
       while (seen < 300) await new Promise((r) => setTimeout(r, 20));
+      // Freeze the follower: the market cannot clear past the round in progress, whatever the
+      // machine's speed, so the kill lands mid-run.
+      firms[1]?.proc.kill("SIGSTOP");
       first.proc.kill("SIGKILL");
       await first.exit;
+      firms[1]?.proc.kill("SIGCONT");
       const partial = await readRecord(nc, run);
       expect(partial.length).toBeGreaterThan(0);
       expect(partial.length).toBeLessThan(rounds);
