@@ -32,6 +32,14 @@ export class RateLimitedLog {
   ) {}
 
   warn(key: string, obj: Record<string, unknown>, msg: string): void {
+    this.write("warn", key, obj, msg);
+  }
+
+  info(key: string, obj: Record<string, unknown>, msg: string): void {
+    this.write("info", key, obj, msg);
+  }
+
+  private write(level: "warn" | "info", key: string, obj: Record<string, unknown>, msg: string): void {
     const k = this.last.has(key) || this.last.size < this.maxKeys ? key : "(other keys)";
     const t = this.now();
     const e = this.last.get(k);
@@ -39,7 +47,7 @@ export class RateLimitedLog {
       e.suppressed++;
       return;
     }
-    this.log.warn(e && e.suppressed > 0 ? { ...obj, suppressed: e.suppressed, sinceMs: t - e.at } : obj, msg);
+    this.log[level](e && e.suppressed > 0 ? { ...obj, suppressed: e.suppressed, sinceMs: t - e.at } : obj, msg);
     this.last.set(k, { at: t, suppressed: 0 });
   }
 }

@@ -121,6 +121,7 @@ export class MarketService {
   readonly stats = { rejects: 0, rounds: 0, absences: 0 };
   /** Rejects are logged per firm at a bounded rate: junk cannot flood the log. */
   private readonly rejectLog: RateLimitedLog;
+  private readonly registerLog: RateLimitedLog;
 
   constructor(private readonly opts: MarketServiceOptions) {
     this.bus = opts.bus;
@@ -128,6 +129,7 @@ export class MarketService {
     this.subj = runSubjects(opts.runId);
     this.log = opts.logger.child({ component: "market", run: opts.runId });
     this.rejectLog = new RateLimitedLog(this.log);
+    this.registerLog = new RateLimitedLog(this.log);
     this.now = opts.now ?? Date.now;
     this.recorder = new RoundRecorder({
       bus: this.bus,
@@ -251,7 +253,9 @@ export class MarketService {
         currentRound: Math.max(this.nextRound, this.machine.currentRound),
       }),
     );
-    this.log.info(
+    // A firm may register again at any time (idempotent); a flood of valid Registers stays bounded in the log.
+    this.registerLog.info(
+      `${firmId}:${reg.preparing ? "preparing" : "ready"}`,
       { firmId, tier: reg.tier, capabilities, preparing: reg.preparing ?? false },
       "firm registered",
     );
