@@ -24,7 +24,7 @@ import {
 } from "../../services/bus/index.js";
 import { RateLimitedLog } from "../../services/log.js";
 import { marginalCost } from "../../market/economics/index.js";
-import { ProtocolError } from "../../services/errors.js";
+import { ProtocolError, RuntimeFailure } from "../../services/errors.js";
 import { costFromMsg, demandFromMsg } from "../../market/service/params.js";
 import type { ActContext, Policy, RunView } from "../policy.js";
 
@@ -327,12 +327,12 @@ export class FirmRuntime {
     if (c.kind === ControlKind.REGISTER) {
       if (this.ready) this.reRegister("market asked every firm to register");
     } else if (c.kind === ControlKind.END_OF_RUN) {
-      this.log.info({ reason: c.reason }, "end of run");
+      this.log.info({ reason: clip(c.reason, 300), failed: c.failed ?? false }, "end of run");
       const reason = c.reason ?? "";
       // The outcome of the last round may still be in flight to observe(); the market publishes
       // END_OF_RUN after it, and NATS keeps order per connection, so it has been delivered.
       (this.ready ? this.checkpoint(`end:${Number(c.round ?? 0)}`) : Promise.resolve()).then(
-        () => this.resolveFinished(reason),
+        () => (c.failed ? this.rejectFinished(new RuntimeFailure(`the run failed: ${clip(reason, 300)}`)) : this.resolveFinished(reason)),
         (err: Error) => this.rejectFinished(err),
       );
     } else if (c.kind === ControlKind.CHECKPOINT) {

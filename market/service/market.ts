@@ -16,6 +16,7 @@ import {
   type Outcome,
   PROTOCOL_VERSION,
   RejectCode,
+  answerable,
   clip,
   clipList,
   isSubjectToken,
@@ -26,7 +27,7 @@ import {
   statsOf,
   type TierQuantities,
 } from "../../services/bus/index.js";
-import type { Experiment } from "../../services/config/index.js";
+import { type Experiment, isCtdeLearner } from "../../services/config/index.js";
 import { RecordBroken } from "../../services/errors.js";
 import { RateLimitedLog } from "../../services/log.js";
 import {
@@ -94,7 +95,8 @@ export class MarketService {
   private readonly rng: Rng;
   private readonly result: ClearResult;
   private readonly phases: Phase[];
-  private readonly ctdeFirms = new Set<string>();
+  /** Whether the run has CTDE learners (from the config, like their permission to hear `train`). */
+  private readonly ctde: boolean;
   private readonly recorder: RoundRecorder;
   private readonly B: number;
   private readonly F: number;
@@ -129,6 +131,7 @@ export class MarketService {
     this.subj = runSubjects(opts.runId);
     this.log = opts.logger.child({ component: "market", run: opts.runId });
     this.rejectLog = new RateLimitedLog(this.log);
+    this.ctde = opts.experiment.firms.some((f) => isCtdeLearner(f.policy.kind));
     this.registerLog = new RateLimitedLog(this.log);
     this.now = opts.now ?? Date.now;
     this.recorder = new RoundRecorder({
@@ -173,10 +176,24 @@ export class MarketService {
   /** Rebuilds the dynamic state by replaying recorded rounds (same seed -> same shocks). */
   private replay(outcomes: readonly Outcome[]): void {
     let expected = 0;
+    const ids = this.exp.firms.map((f) => f.id).join(",");
     for (const o of outcomes) {
       const round = Number(o.round ?? 0);
       if (round !== expected)
         throw new RecordBroken(`the record of run ${this.subj.run} is not contiguous: it holds round ${round} where round ${expected} was expected`);
+      // A recorded outcome must be one this run could have cleared before its state is rebuilt from it.
+      const shape =
+        o.runId !== this.subj.run
+          ? `run id "${clip(o.runId)}"`
+          : (o.firmIds ?? []).join(",") !== ids
+            ? `firms "${clip((o.firmIds ?? []).join(","), 200)}"`
+            : (o.quantities ?? []).length !== this.F * this.B || (o.prices ?? []).length !== this.B
+              ? `${(o.quantities ?? []).length} quantities and ${(o.prices ?? []).length} prices`
+              : undefined;
+      if (shape)
+        throw new RecordBroken(
+          `the record of run ${this.subj.run} holds an outcome for round ${round} that this run cannot have cleared (${shape}; expected firms ${ids}, batch ${this.B})`,
+        );
       const q = Float64Array.from(o.quantities ?? []);
       this.resetAtEpisodeStart(round);
       this.afterClear(q, Float64Array.from(o.prices ?? []));
@@ -213,6 +230,11 @@ export class MarketService {
 
   private onRegister(m: BusMessage): void {
     const firmId = this.subj.firmOf(m.subject) ?? "";
+    if (!answerable(m.reply)) {
+      this.stats.rejects++;
+      this.rejectLog.warn(firmId, { firmId: clip(firmId), reply: clip(m.reply, 120) }, "registration ignored: its reply subject is not an inbox");
+      return;
+    }
     const rejectWith = (code: number, text: string) => {
       this.stats.rejects++;
       this.rejectLog.warn(firmId, { firmId: clip(firmId), code: rejectName(code), detail: text }, "registration rejected");
@@ -244,7 +266,6 @@ export class MarketService {
       return;
     }
     const capabilities = clipList(reg.capabilities);
-    if (capabilities.includes("ctde")) this.ctdeFirms.add(firmId);
     m.respond(
       encode.registerReply({
         accepted: true,
@@ -466,7 +487,7 @@ export class MarketService {
       clearedUnixMs: this.now(),
     };
     const bytes = encode.outcome(outcome);
-    const obsBefore = this.ctdeFirms.size > 0 ? this.observation.slice() : undefined;
+    const obsBefore = this.ctde ? this.observation.slice() : undefined;
     this.stats.rounds++;
     this.stats.absences += d.absent.filter(Boolean).length;
     if (d.absent.some(Boolean))
@@ -556,7 +577,13 @@ export class MarketService {
     this.log.error({ error: err.message, round: this.nextRound }, "run stopped");
     this.bus.publish(
       this.subj.control,
-      encode.control({ runId: this.subj.run, kind: ControlKind.END_OF_RUN, round: this.nextRound, reason: `market stopped: ${clip(err.message, 300)}` }),
+      encode.control({
+        runId: this.subj.run,
+        kind: ControlKind.END_OF_RUN,
+        round: this.nextRound,
+        reason: `market stopped: ${clip(err.message, 300)}`,
+        failed: true,
+      }),
     );
     this.bus.flush().then(
       () => this.fail(err),

@@ -43,6 +43,16 @@ export function runMaxPayload(exp: Experiment): number {
 
 /** Generates and writes the auth folder of run `runId`; refuses to overwrite an existing one. */
 export function writeRunAuth(dir: string, exp: Experiment, runId: string, o: AuthOptions = {}): AuthManifest {
+  try {
+    return writeFiles(dir, exp, runId, o);
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    if (e.code && e.path) throw new ConfigError(`cannot write credentials to ${dir}: ${e.code} on ${e.path}`, { cause: err });
+    throw err;
+  }
+}
+
+function writeFiles(dir: string, exp: Experiment, runId: string, o: AuthOptions): AuthManifest {
   runSubjects(runId); // validates the run id (ConfigError)
   const manifestFile = join(dir, "auth.json");
   if (existsSync(manifestFile)) throw new ConfigError(`${dir} already holds credentials (auth.json); choose another --out or remove it`);
@@ -98,10 +108,18 @@ export function readRunAuth(dir: string, exp?: Experiment): AuthManifest {
   }
   if (typeof m.runId !== "string" || !Array.isArray(m.identities)) throw new ConfigError(`${file} is not an auth manifest (no runId / identities)`);
   if (exp) {
-    const have = new Set(m.identities.map((i) => i.name));
+    const have = new Map(m.identities.map((i) => [i.name, i]));
     const missing = identitiesOf(exp, m.runId).filter((i) => !have.has(i.name)).map((i) => i.name);
     if (missing.length > 0)
       throw new ConfigError(`${dir} has no credentials for ${missing.join(", ")}: it was written for another experiment`);
+    // Same names but other tiers or learners would leave a firm without its move subject.
+    const differ = identitiesOf(exp, m.runId)
+      .filter((i) => JSON.stringify(have.get(i.name)?.permissions) !== JSON.stringify(i.permissions))
+      .map((i) => i.name);
+    if (differ.length > 0)
+      throw new ConfigError(
+        `${dir} gives ${differ.join(", ")} other permissions than this experiment needs (a firm's tier or learner changed?); write new credentials with \`stackelberg auth\``,
+      );
   }
   return m;
 }

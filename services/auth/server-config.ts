@@ -1,8 +1,12 @@
 /**
  * Renders a nats-server configuration for one run: JetStream on, a max_payload that fits the run,
  * one nkey user per component with least-privilege permissions, and nobody else (no anonymous
- * user, no `no_auth_user`).
+ * user, no `no_auth_user`). Two accounts: RUN (the market, the firms and the stream) and RESULTS
+ * (the results reader), which imports direct gets and stream info of the run's stream under its
+ * own prefix. Replies to the reader's requests therefore land in RESULTS, never on a subject of the
+ * run, whatever reply subject it names.
  */
+import { accountOf, recordImports, runSubjects } from "../bus/index.js";
 import type { RunIdentity } from "./identities.js";
 
 export interface ServerConfigOptions {
@@ -28,27 +32,32 @@ function list(a: readonly string[]): string {
 
 /** The configuration text. */
 export function renderServerConfig(o: ServerConfigOptions): string {
-  const users = o.identities.map((id) => {
+  const user = (id: RunIdentity & { publicKey: string }) => {
     const p = id.permissions;
     return [
-      `    # ${id.name}`,
-      "    {",
-      `      nkey: ${q(id.publicKey)}`,
-      "      permissions: {",
-      `        publish: { allow: ${list(p.publish)} }`,
-      `        subscribe: { allow: ${list(p.subscribe)} }`,
-      // One reply per request, within a minute: the market answers each Register once.
-      ...(p.allowResponses ? ['        allow_responses: { max: 1, expires: "1m" }'] : []),
+      `      # ${id.name}`,
+      "      {",
+      `        nkey: ${q(id.publicKey)}`,
+      "        permissions: {",
+      `          publish: { allow: ${list(p.publish)} }`,
+      `          subscribe: { allow: ${list(p.subscribe)} }`,
+      "        }",
       "      }",
-      "    }",
     ].join("\n");
-  });
+  };
+  const usersOf = (account: "RUN" | "RESULTS") =>
+    o.identities
+      .filter((id) => accountOf(id.identity) === account)
+      .map(user)
+      .join("\n");
+  const imports = recordImports(runSubjects(o.runId));
   const tls = o.tls
     ? [
         "tls {",
         `  cert_file: ${q(o.tls.certFile)}`,
         `  key_file: ${q(o.tls.keyFile)}`,
-        ...(o.tls.caFile ? [`  ca_file: ${q(o.tls.caFile)}`] : []),
+        // A CA means clients must present a certificate signed by it (mutual TLS).
+        ...(o.tls.caFile ? [`  ca_file: ${q(o.tls.caFile)}`, "  verify: true"] : []),
         "}",
       ]
     : [];
@@ -61,10 +70,20 @@ export function renderServerConfig(o: ServerConfigOptions): string {
     `  store_dir: ${q(o.storeDir)}`,
     "}",
     ...tls,
-    "authorization {",
-    "  users: [",
-    users.join("\n"),
-    "  ]",
+    "accounts {",
+    "  RUN: {",
+    "    jetstream: enabled",
+    "    users: [",
+    usersOf("RUN"),
+    "    ]",
+    `    exports: [${imports.map((i) => `{ service: ${q(i.subject)} }`).join(", ")}]`,
+    "  }",
+    "  RESULTS: {",
+    "    users: [",
+    usersOf("RESULTS"),
+    "    ]",
+    `    imports: [${imports.map((i) => `{ service: { account: RUN, subject: ${q(i.subject)} }, to: ${q(i.to)} }`).join(", ")}]`,
+    "  }",
     "}",
     "",
   ].join("\n");

@@ -2,6 +2,8 @@
 export interface BusMessage {
   readonly subject: string;
   readonly data: Uint8Array;
+  /** The reply subject the sender named, if any (chosen by the sender: check it before answering). */
+  readonly reply?: string;
   /** Replies to a request; false when the message carried no reply subject. */
   respond(data: Uint8Array): boolean;
 }

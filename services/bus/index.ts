@@ -3,6 +3,7 @@ export * from "./codec.js";
 export { MemoryBus } from "./memory.js";
 export { NatsBus, type NatsBusOptions } from "./nats.js";
 export {
+  answerable,
   clip,
   clipList,
   detail,
@@ -15,4 +16,4 @@ export {
   WIRE_LIMITS,
 } from "./protocol.js";
 export { type Identity, isSubjectToken, type RunSubjects, runSubjects, type SubjectKind } from "./subjects.js";
-export { allowed, type Permissions, permissionsOf, subjectMatches } from "./permissions.js";
+export { accountOf, allowed, type Permissions, permissionsOf, recordImports, subjectMatches } from "./permissions.js";

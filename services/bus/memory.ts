@@ -41,6 +41,7 @@ export class MemoryBus implements Bus {
         s.handler({
           subject,
           data: copy,
+          ...(reply !== undefined ? { reply } : {}),
           respond: (d: Uint8Array) => {
             if (reply === undefined) return false;
             this.publish(reply, d);

@@ -2,6 +2,7 @@ import { type JetStreamClient, type JetStreamManager, jetstream, jetstreamManage
 import { type Authenticator, connect, headers, type NatsConnection, type TlsOptions } from "@nats-io/transport-node";
 import type { Logger } from "pino";
 import { AuthError, RuntimeFailure } from "../errors.js";
+import { RateLimitedLog } from "../log.js";
 import type { Bus, BusMessage, BusSubscription, RecordAck, RecordOptions } from "./bus.js";
 
 /** Options of a NATS connection. */
@@ -33,10 +34,14 @@ export class NatsBus implements Bus {
   /** Called when a message handler throws (after logging); processes use it to fail loudly. */
   onHandlerError: ((err: Error, subject: string) => void) | undefined;
 
+  private readonly errors: RateLimitedLog;
+
   private constructor(
     readonly nc: NatsConnection,
     private readonly log: Logger,
-  ) {}
+  ) {
+    this.errors = new RateLimitedLog(log);
+  }
 
   static async connect(opts: NatsBusOptions): Promise<NatsBus> {
     let nc: NatsConnection;
@@ -73,8 +78,10 @@ export class NatsBus implements Bus {
           this.log.debug("NATS reconnecting");
           break;
         case "error":
-          // Permission violations land here: this identity tried something the run does not allow it.
-          this.log.error({ error: s.error.message }, "NATS server error");
+          // Permission violations land here: this identity tried something the run does not allow
+          // it (e.g. answering a reply subject outside the firms' inboxes). Bounded: a client can
+          // provoke them.
+          this.errors.warn(s.error.name, { error: s.error.message.slice(0, 300) }, "NATS server refused an operation");
           break;
         case "slowConsumer":
           this.log.warn({ pending: s.pending }, "NATS slow consumer");
@@ -101,7 +108,7 @@ export class NatsBus implements Bus {
         }
         // A throw here would end nats-core's reader loop and leave the process deaf: contain it.
         try {
-          handler({ subject: msg.subject, data: msg.data, respond: (d) => msg.respond(d) });
+          handler({ subject: msg.subject, data: msg.data, ...(msg.reply ? { reply: msg.reply } : {}), respond: (d) => msg.respond(d) });
         } catch (err) {
           // A handler throwing is a bug of ours, not input: keep the stack for the log.
           this.log.error({ err, subject }, "message handler failed");

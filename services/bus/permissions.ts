@@ -5,10 +5,12 @@
  * | who | publishes | subscribes |
  * |---|---|---|
  * | firm <id> of tier t | submit.<id>, register.<id> | move.<t>, outcome, control, reject.<id>, train (CTDE learners only), its inbox |
- * | market | move.*, outcome, control, train, stats, reject.*, replies to registrations, the run's stream API | submit.*, register.*, its inbox |
- * | reader | the run's stream, read-only (consumer API) | its inbox |
+ * | market | move.*, outcome, control, train, stats, reject.*, firms' inboxes (RegisterReply), the run's stream: create, info, direct get | submit.*, register.*, its inbox |
+ * | reader | direct gets and info of the run's stream, through its own account's imports | its inbox |
  *
- * No identity may use `_INBOX.>` or any JetStream API beyond its own role's.
+ * No identity may use `_INBOX.>`; no firm may use JetStream. The reader lives in an account of its
+ * own (see RECORD_IMPORTS): any JetStream request carries a reply subject the server answers on,
+ * and in the run's account that could be a protocol subject.
  */
 import { subjectMatches as tokensMatch } from "./memory.js";
 import { MESSAGE_RULES, type MessageRule, type Party } from "./protocol.js";
@@ -18,8 +20,19 @@ import type { Identity, RunSubjects } from "./subjects.js";
 export interface Permissions {
   readonly publish: readonly string[];
   readonly subscribe: readonly string[];
-  /** May publish to the reply subject of a request it received (the market answering a Register). */
-  readonly allowResponses: boolean;
+}
+
+/** The NATS account an identity belongs to: the run's (market and firms, the stream) or the results reader's. */
+export function accountOf(who: Identity): "RUN" | "RESULTS" {
+  return who.role === "reader" ? "RESULTS" : "RUN";
+}
+
+/**
+ * The stream API the run's account exports to the results account, and the subject each is
+ * imported as there: direct gets and stream info of the run's stream, nothing else.
+ */
+export function recordImports(s: RunSubjects): Array<{ subject: string; to: string }> {
+  return ["DIRECT.GET", "STREAM.INFO"].map((api) => ({ subject: `$JS.API.${api}.${s.stream}`, to: `${s.recordApi}.${api}.${s.stream}` }));
 }
 
 const RULES: readonly MessageRule[] = Object.values(MESSAGE_RULES);
@@ -37,35 +50,25 @@ function subjectFor(s: RunSubjects, rule: MessageRule, who: Identity): string {
   return s.of(rule.kind, rule.scope === "own" ? who.firmId : who.tier);
 }
 
-/**
- * JetStream API subjects for reading the run's stream: stream info, ordered (ephemeral) consumers
- * and their fetches, direct gets. Nothing that changes or deletes the stream or its messages.
- */
-function streamRead(stream: string): string[] {
-  return [
-    "$JS.API.INFO",
-    `$JS.API.STREAM.INFO.${stream}`,
-    `$JS.API.STREAM.MSG.GET.${stream}`,
-    `$JS.API.DIRECT.GET.${stream}`,
-    `$JS.API.DIRECT.GET.${stream}.>`,
-    `$JS.API.CONSUMER.CREATE.${stream}.>`,
-    `$JS.API.CONSUMER.INFO.${stream}.>`,
-    `$JS.API.CONSUMER.DELETE.${stream}.>`,
-    `$JS.API.CONSUMER.MSG.NEXT.${stream}.>`,
-  ];
+/** The inbox subjects of every identity acting as `party` (a reply to one of its requests goes there). */
+function inboxesOf(s: RunSubjects, party: Party): string {
+  return party === "market" ? `${s.inbox({ role: "market" })}.>` : s.firmInboxes;
 }
 
 /** The permissions of `who` in the run whose subjects are `s`. */
 export function permissionsOf(s: RunSubjects, who: Identity): Permissions {
   const parties = partiesOf(who);
   const publish = RULES.filter((r) => parties.includes(r.sender)).map((r) => subjectFor(s, r, who));
+  // Answers to requests it receives go to the requesters' inboxes (the market's RegisterReply).
+  for (const r of RULES) if (r.reply && r.receivers.some((p) => parties.includes(p))) publish.push(inboxesOf(s, r.sender));
   // The record is JetStream: it "receives" through the stream, not a subscription.
   const subscribe =
     who.role === "reader" ? [] : RULES.filter((r) => r.receivers.some((p) => parties.includes(p))).map((r) => subjectFor(s, r, who));
-  if (who.role === "market") publish.push(`$JS.API.STREAM.CREATE.${s.stream}`, ...streamRead(s.stream));
-  if (who.role === "reader") publish.push(...streamRead(s.stream));
+  if (who.role === "market")
+    publish.push("$JS.API.INFO", `$JS.API.STREAM.CREATE.${s.stream}`, `$JS.API.STREAM.INFO.${s.stream}`, `$JS.API.DIRECT.GET.${s.stream}`);
+  if (who.role === "reader") publish.push(...recordImports(s).map((i) => i.to));
   subscribe.push(`${s.inbox(who)}.>`);
-  return { publish: dedupe(publish), subscribe: dedupe(subscribe), allowResponses: who.role === "market" };
+  return { publish: dedupe(publish), subscribe: dedupe(subscribe) };
 }
 
 function dedupe(a: string[]): string[] {

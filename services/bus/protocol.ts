@@ -86,6 +86,16 @@ export function clip(s: string | null | undefined, max: number = WIRE_LIMITS.idC
   return v.length > max ? `${safe}...(${v.length - max} more chars)` : safe;
 }
 
+/**
+ * Whether the market may answer a request on `reply`: only on an inbox subject, never on one of the
+ * protocol's subjects (a firm naming stk.<run>.outcome as its reply subject would otherwise make
+ * the market publish there for it). With auth on, the server further confines the market's
+ * answers to the firms' inboxes (services/bus/permissions.ts).
+ */
+export function answerable(reply: string | undefined): reply is string {
+  return reply !== undefined && reply.startsWith("_INBOX.") && !/[\s*>]/.test(reply);
+}
+
 /** Capabilities of a Register, bounded: at most WIRE_LIMITS.capabilities, each clipped. */
 export function clipList(list: readonly string[] | null | undefined, maxItems: number = WIRE_LIMITS.capabilities): string[] {
   const l = list ?? [];

@@ -51,10 +51,17 @@ export interface RunSubjects {
   readonly control: string;
   /** JetStream stream that records every cleared round of this run: STK_<run> with "-" turned into "_" */
   readonly stream: string;
+  /**
+   * The results reader's JetStream API prefix: in the reader's own account, `<recordApi>.DIRECT.GET.<stream>`
+   * and `<recordApi>.STREAM.INFO.<stream>` are imported from the run's account.
+   */
+  readonly recordApi: string;
   /** A subject of `kind`; `key` is the firm id or tier for per-firm and per-tier kinds, "*" for all of them. */
   of(kind: SubjectKind, key?: string | number): string;
   /** The request/reply inbox prefix of an identity (its replies arrive under `<prefix>.>`). */
   inbox(who: Identity): string;
+  /** Every firm's inbox: `<firm inbox prefix with * for the id>.>`. */
+  readonly firmInboxes: string;
   /** the last token of a per-firm subject, or undefined when `subject` is not of that kind */
   firmOf(subject: string): string | undefined;
 }
@@ -81,8 +88,10 @@ export function runSubjects(runId: string): RunSubjects {
     train: of("train"),
     control: of("control"),
     stream: `STK_${run.replace(/-/g, "_")}`,
+    recordApi: `${p}.record`,
     of,
     inbox: (who) => `_INBOX.${p}.${who.role === "firm" ? `firm.${token("firm id", who.firmId)}` : who.role}`,
+    firmInboxes: `_INBOX.${p}.firm.*.>`,
     firmOf(subject: string) {
       const parts = subject.split(".");
       return parts.length === 4 && parts[0] === "stk" && parts[1] === run ? parts[3] : undefined;

@@ -30,25 +30,32 @@ export async function marketCommand(o: MarketCommandOptions): Promise<void> {
       `market.batch ${exp.market.batch} with ${exp.firms.length} firms makes messages of about ${Math.round(largest / 1024)} KiB, above the NATS server's max_payload of ${Math.round(maxPayload / 1024)} KiB; lower market.batch or raise max_payload (stackelberg auth writes a server config that fits)`,
     );
   }
-  const jsm = await bus.jetstreamManager();
-  await ensureRecordStream(jsm, o.run);
-  const recorded = await recordedRounds(jsm, o.run);
-  if (recorded > 0 && !o.resume) {
+  // Anything that fails before the run (a refused record, a broken one) must not leave the
+  // connection open: the process would never exit.
+  let market: MarketService;
+  try {
+    const jsm = await bus.jetstreamManager();
+    await ensureRecordStream(jsm, o.run);
+    const recorded = await recordedRounds(jsm, o.run);
+    if (recorded > 0 && !o.resume) {
+      throw new ConfigError(
+        `run ${o.run} already has ${recorded} recorded rounds; continue it with --resume, or start a new run id`,
+      );
+    }
+    const resumeFrom = o.resume ? await readRecord(bus.nc, o.run) : undefined;
+    const resumeStatsRounds = o.resume ? new Set((await readStats(bus.nc, o.run)).map((s) => Number(s.round ?? 0))) : undefined;
+    market = new MarketService({
+      bus,
+      streamSeq: await streamSeq(jsm, o.run),
+      experiment: exp,
+      runId: o.run,
+      logger: log,
+      ...(resumeFrom && resumeStatsRounds ? { resumeFrom, resumeStatsRounds } : {}),
+    });
+  } catch (err) {
     await bus.close();
-    throw new ConfigError(
-      `run ${o.run} already has ${recorded} recorded rounds; continue it with --resume, or start a new run id`,
-    );
+    throw err;
   }
-  const resumeFrom = o.resume ? await readRecord(bus.nc, o.run) : undefined;
-  const resumeStatsRounds = o.resume ? new Set((await readStats(bus.nc, o.run)).map((s) => Number(s.round ?? 0))) : undefined;
-  const market = new MarketService({
-    bus,
-    streamSeq: await streamSeq(jsm, o.run),
-    experiment: exp,
-    runId: o.run,
-    logger: log,
-    ...(resumeFrom && resumeStatsRounds ? { resumeFrom, resumeStatsRounds } : {}),
-  });
   const stop = () => void market.stop("market stopped by signal");
   process.once("SIGINT", stop);
   process.once("SIGTERM", stop);

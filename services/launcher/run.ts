@@ -8,18 +8,17 @@ import { randomBytes } from "node:crypto";
 import { copyFileSync, createWriteStream, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { type ConsumerMessages, DeliverPolicy, jetstream } from "@nats-io/jetstream";
 import cliProgress from "cli-progress";
 import { parseDocument } from "yaml";
 import type { Logger } from "pino";
 import { readRunAuth, writeRunAuth } from "../auth/index.js";
-import { type NatsBus, type RoundStats, runSubjects, statsOf } from "../bus/index.js";
+import { type NatsBus, type RoundStats, statsOf } from "../bus/index.js";
 import { checkSecurityFlags, connectAs } from "../auth/index.js";
 import { loadExperiment } from "../config/index.js";
 import { ConfigError, Interrupted, RuntimeFailure } from "../errors.js";
 import { equilibriaFor } from "../report/equilibria.js";
 import { roundMetrics, type Summary, SummaryBuilder } from "../report/metrics.js";
-import { readRecord, recordedRounds, statsIn, waitForStream } from "../report/record.js";
+import { followStats, readRecord, recordedRounds, recordManager, waitForStream } from "../report/record.js";
 import { RoundOrder } from "../report/round-order.js";
 import { type LocalNats, startNatsServer } from "./nats-server.js";
 import { runIdFor } from "./run-id.js";
@@ -56,7 +55,12 @@ export async function runExperiment(configFile: string | undefined, o: RunOption
     outDir = resolve(o.resume);
     const runFile = join(outDir, "run.json");
     if (!existsSync(runFile)) throw new ConfigError(`--resume ${o.resume}: no run.json there (not a run output folder)`);
-    runId = (JSON.parse(readFileSync(runFile, "utf8")) as { runId: string }).runId;
+    try {
+      runId = (JSON.parse(readFileSync(runFile, "utf8")) as { runId: string }).runId;
+    } catch (err) {
+      throw new ConfigError(`--resume ${o.resume}: ${runFile} is not readable JSON (${(err as Error).message})`);
+    }
+    if (typeof runId !== "string") throw new ConfigError(`--resume ${o.resume}: ${runFile} has no runId`);
     config = join(outDir, "config.yaml");
     if (external && external.runId !== runId)
       throw new ConfigError(`--auth ${o.auth} holds credentials for run ${external.runId}, but ${o.resume} is run ${runId}`);
@@ -120,7 +124,8 @@ export async function runExperiment(configFile: string | undefined, o: RunOption
     const flags = { nats: url, ...(creds ? { creds } : { insecure: true }) };
     // The launcher only reads the record (the market creates the stream).
     bus = await connectAs(flags, runId, { role: "reader" }, "reader", `stk-launcher-${runId}`, o.logger);
-    const jsm = await bus.jetstreamManager();
+    // Without credentials the server has one account: the reader reads the stream directly.
+    const jsm = await recordManager(bus.nc, runId, creds !== undefined);
 
     const spawnChild = (name: string, args: string[]) => {
       const logFile = join(outDir, "logs", `${name}.log`);
@@ -205,28 +210,18 @@ export async function runExperiment(configFile: string | undefined, o: RunOption
         log.info({ rounds: n, total, roundsPerSecond: Math.round(n / secs), distance: last.distance }, "progress");
       }
     };
-    let messages: ConsumerMessages | undefined;
     let follow: Promise<void>;
+    let following = true;
     if (complete) {
-      follow = readRecord(bus.nc, runId, (o) => take([statsOf(o)])).then(() => {
+      follow = readRecord(bus.nc, runId, { asReader: creds !== undefined, onOutcome: (o) => take([statsOf(o)]) }).then(() => {
         if (summary.count < total) throw new RuntimeFailure(`the record holds ${summary.count} contiguous rounds of ${total}`);
       });
     } else {
-      const subj = runSubjects(runId);
       await Promise.race([waitForStream(jsm, runId), aborted]);
-      const consumer = await jetstream(bus.nc).consumers.get(subj.stream, {
-        deliver_policy: DeliverPolicy.All,
-        filter_subjects: subj.stats,
-      });
-      const live = await consumer.consume();
-      messages = live;
-      follow = (async () => {
-        for await (const m of live) {
-          take(statsIn(m.data));
-          if (summary.count >= total) break;
-        }
-      })();
+      follow = followStats(jsm, runId, take, () => following && summary.count < total);
     }
+    // An abort closes the connection under the reader; its failure then is not news.
+    follow.catch(() => {});
     await Promise.race([Promise.all([follow, marketExit]), aborted]);
     // Every round is recorded and the market is done. Firms exit on END_OF_RUN after saving their
     // policies; one that missed it (plain NATS does not redeliver) is stopped after a grace period.
@@ -238,7 +233,7 @@ export async function runExperiment(configFile: string | undefined, o: RunOption
     grace.unref();
     await Promise.race([Promise.all(firmExits), aborted]);
     clearTimeout(grace);
-    await messages?.close();
+    following = false;
     await new Promise<void>((r) => metrics.end(r));
     bar?.stop();
     bar = undefined;

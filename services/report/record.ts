@@ -5,26 +5,33 @@
  *   restarted market resumes after its last round.
  * - `stk.<run>.stats`: RoundStatsBatch messages (batch means of consecutive rounds, published
  *   after their outcomes), which progress and metrics follow without receiving the batch arrays.
+ * Reading uses JetStream direct gets only (no consumers): a consumer's deliver subject, like any
+ * reply subject, could aim stored messages at the protocol's subjects. The results reader sits in
+ * an account of its own and reaches the stream through an import (RunSubjects.recordApi), so even
+ * its replies land outside the run's subjects (services/auth/server-config.ts).
  */
-import { DeliverPolicy, type JetStreamManager, jetstream, RetentionPolicy, StorageType } from "@nats-io/jetstream";
+import { type JetStreamManager, jetstreamManager, RetentionPolicy, StorageType } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
-import { decode, type Outcome, type RoundStats, runSubjects } from "../bus/index.js";
-import { ConfigError } from "../errors.js";
+import { clip, decode, type Outcome, type RoundStats, runSubjects } from "../bus/index.js";
+import { ConfigError, RecordBroken } from "../errors.js";
 
 /** Creates the run's record stream when it does not exist yet (idempotent); refuses a stream of another layout. */
 export async function ensureRecordStream(jsm: JetStreamManager, runId: string): Promise<void> {
   const s = runSubjects(runId);
   const subjects = [s.outcome, s.stats];
   let existing: string[] | undefined;
+  let direct = false;
   try {
-    existing = (await jsm.streams.info(s.stream)).config.subjects;
+    const cfg = (await jsm.streams.info(s.stream)).config;
+    existing = cfg.subjects;
+    direct = cfg.allow_direct === true;
   } catch {
     // not there yet
   }
   if (existing) {
-    if (!subjects.every((x) => existing.includes(x)))
+    if (!subjects.every((x) => existing.includes(x)) || !direct)
       throw new ConfigError(
-        `the stream ${s.stream} of run ${s.run} records ${existing.join(", ")}, not ${subjects.join(" and ")}: it was made by an older version of this framework and cannot be resumed; start a new run`,
+        `the stream ${s.stream} of run ${s.run} records ${existing.join(", ")}${direct ? "" : " without direct gets"}, not ${subjects.join(" and ")} with direct gets: it was made by an older version of this framework and cannot be resumed; start a new run`,
       );
     return;
   }
@@ -37,6 +44,8 @@ export async function ensureRecordStream(jsm: JetStreamManager, runId: string): 
     // recorded round, so the window is a safety net; with one id per round it stays short to bound
     // the server's memory (~2,000 ids per second at B = 1).
     duplicate_window: 2 * 60 * 1_000_000_000,
+    // Readers fetch by sequence (direct get), never through consumers.
+    allow_direct: true,
   });
 }
 
@@ -81,42 +90,95 @@ export async function streamSeq(jsm: JetStreamManager, runId: string): Promise<n
   return (await jsm.streams.info(runSubjects(runId).stream)).state.last_seq;
 }
 
-/** Reads the messages on one subject of the run's stream that exist when called, in order. */
-async function readSubject(
-  nc: NatsConnection,
-  runId: string,
+/**
+ * The JetStream manager that reads run `runId`'s record over `nc`: `asReader` for the results
+ * reader identity, whose API calls go through its account's import prefix.
+ */
+export function recordManager(nc: NatsConnection, runId: string, asReader = false): Promise<JetStreamManager> {
+  return jetstreamManager(nc, asReader ? { checkAPI: false, apiPrefix: runSubjects(runId).recordApi } : {});
+}
+
+/**
+ * Calls `onMessage` for each message on `subject` of the run's stream, in order, from sequence
+ * `from`; stops after the message at sequence `until`, or, without `until`, when the stream holds
+ * no further message and `more()` says to stop waiting (polling every `everyMs`).
+ */
+async function scan(
+  jsm: JetStreamManager,
+  stream: string,
   subject: string,
-  onMessage: (data: Uint8Array) => void,
+  onMessage: (data: Uint8Array, seq: number) => void,
+  o: { until?: number; more?: () => boolean; everyMs?: number } = {},
 ): Promise<void> {
-  const s = runSubjects(runId);
-  const js = jetstream(nc);
-  const n = await countOn(await js.jetstreamManager(), s.stream, subject);
-  if (n === 0) return;
-  const c = await js.consumers.get(s.stream, { deliver_policy: DeliverPolicy.All, filter_subjects: subject });
-  const it = await c.consume();
-  let read = 0;
-  for await (const m of it) {
-    onMessage(m.data);
-    // Stop at the last message that existed when the read began (the stream may still grow).
-    if (++read >= n) break;
+  let seq = 1;
+  for (;;) {
+    if (o.until !== undefined && seq > o.until) return;
+    const m = await jsm.direct.getMessage(stream, { seq, next_by_subj: subject });
+    if (m === null || (o.until !== undefined && m.seq > o.until)) {
+      if (o.until !== undefined || !(o.more?.() ?? false)) return;
+      await new Promise((r) => setTimeout(r, o.everyMs ?? 20));
+      continue;
+    }
+    onMessage(m.data, m.seq);
+    seq = m.seq + 1;
   }
-  await it.close();
+}
+
+/** Reads the messages on one subject of the run's stream that exist when called, in order. */
+async function readSubject(jsm: JetStreamManager, runId: string, subject: string, onMessage: (data: Uint8Array, seq: number) => void): Promise<void> {
+  const s = runSubjects(runId);
+  let until: number;
+  try {
+    until = (await jsm.streams.info(s.stream)).state.last_seq;
+  } catch {
+    return; // no stream yet: nothing recorded
+  }
+  await scan(jsm, s.stream, subject, onMessage, { until });
+}
+
+/** Decodes a stored message, or stops with RecordBroken naming where and what was found. */
+function stored<T>(runId: string, what: string, seq: number, fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    throw new RecordBroken(
+      `the record of run ${runId} holds a message at sequence ${seq} that does not decode as ${what} (${clip((err as Error).message, 200)})`,
+    );
+  }
+}
+
+export interface ReadOptions {
+  /** Called with each outcome instead of collecting them. */
+  onOutcome?: (o: Outcome) => void;
+  /** Read as the results reader (through its account's import prefix). */
+  asReader?: boolean;
 }
 
 /** Reads every recorded outcome in order (round 0 first), up to the record's end when called. */
-export async function readRecord(nc: NatsConnection, runId: string, onOutcome?: (o: Outcome) => void): Promise<Outcome[]> {
+export async function readRecord(nc: NatsConnection, runId: string, o: ReadOptions = {}): Promise<Outcome[]> {
   const out: Outcome[] = [];
-  await readSubject(nc, runId, runSubjects(runId).outcome, (data) => {
-    const o = decode.outcome(data);
-    if (onOutcome) onOutcome(o);
-    else out.push(o);
+  const jsm = await recordManager(nc, runId, o.asReader);
+  await readSubject(jsm, runId, runSubjects(runId).outcome, (data, seq) => {
+    const outcome = stored(runId, "an Outcome", seq, () => decode.outcome(data));
+    if (o.onOutcome) o.onOutcome(outcome);
+    else out.push(outcome);
   });
   return out;
 }
 
 /** Reads every recorded round's statistics in order, up to the stream's end when called. */
-export async function readStats(nc: NatsConnection, runId: string): Promise<RoundStats[]> {
+export async function readStats(nc: NatsConnection, runId: string, o: { asReader?: boolean } = {}): Promise<RoundStats[]> {
   const out: RoundStats[] = [];
-  await readSubject(nc, runId, runSubjects(runId).stats, (data) => out.push(...statsIn(data)));
+  const jsm = await recordManager(nc, runId, o.asReader);
+  await readSubject(jsm, runId, runSubjects(runId).stats, (data, seq) => out.push(...stored(runId, "a RoundStatsBatch", seq, () => statsIn(data))));
   return out;
+}
+
+/**
+ * Follows the stats subject of the run's stream from its start while `more()` is true, calling
+ * `onStats` with each batch in order (live: polls for messages not stored yet).
+ */
+export async function followStats(jsm: JetStreamManager, runId: string, onStats: (s: RoundStats[]) => void, more: () => boolean): Promise<void> {
+  const s = runSubjects(runId);
+  await scan(jsm, s.stream, s.stats, (data, seq) => onStats(stored(runId, "a RoundStatsBatch", seq, () => statsIn(data))), { more });
 }

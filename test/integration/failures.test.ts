@@ -3,10 +3,20 @@
  * message (possible only on a server without auth) and a registration the market refuses.
  */
 import { connect } from "@nats-io/transport-node";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { decode, runSubjects } from "../../services/bus/index.js";
-import { spawnCli, writeExperiment } from "../fixtures/cli.js";
+import { type Spawned, spawnCli as spawn, writeExperiment } from "../fixtures/cli.js";
 import { startTestNats, type TestNats } from "../fixtures/nats.js";
+
+const spawned: Spawned[] = [];
+const spawnCli = (args: string[]) => {
+  const p = spawn(args);
+  spawned.push(p);
+  return p;
+};
+afterEach(() => {
+  for (const p of spawned.splice(0)) if (p.proc.exitCode === null && p.proc.signalCode === null) p.proc.kill("SIGKILL");
+});
 
 let nats: TestNats;
 beforeAll(async () => {
@@ -48,11 +58,20 @@ describe("failures", () => {
     const [mc, ...fc] = await Promise.all([market.exit, ...firms.map((f) => f.exit)]);
     await nc.close();
     expect(mc).toBe(2);
-    expect(fc).toEqual([0, 0]); // the firms heard END_OF_RUN and stopped
+    // The firms heard END_OF_RUN marked failed: they stop, and say the run failed.
+    expect(fc).toEqual([2, 2]);
     const out = market.output();
     expect(out).toMatch(/stackelberg: the record stream STK_broken_\d+ stored message \d+ where \d+ was expected/);
     expect(out).not.toMatch(/\n\s+at /);
-    for (const f of firms) expect(f.output()).not.toMatch(/\n\s+at /);
+    for (const f of firms) {
+      expect(f.output()).toMatch(/stackelberg: the run failed: market stopped: the record stream/);
+      expect(f.output()).not.toMatch(/\n\s+at /);
+    }
+    // Resuming that record is refused with one line naming what is in it, and the market exits.
+    const resume = spawnCli(["market", ...args, "--resume"]);
+    expect(await resume.exit).toBe(2);
+    expect(resume.output()).toMatch(/stackelberg: the record of run broken-\d+ holds (a message at sequence \d+ that does not decode as an Outcome|an outcome for round \d+ that this run cannot have cleared)/);
+    expect(resume.output()).not.toMatch(/\n\s+at /);
   });
 
   it("failures - a firm the market's run does not have is refused with one line (NOT_IN_RUN)", async () => {

@@ -7,11 +7,11 @@
 import { jetstreamManager } from "@nats-io/jetstream";
 import { createUser } from "@nats-io/nkeys";
 import { connect, type NatsConnection, nkeyAuthenticator, PermissionViolationError } from "@nats-io/transport-node";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { Rng } from "../../market/economics/index.js";
 import { ControlKind, decode, encode, PROTOCOL_VERSION, Role, runSubjects } from "../../services/bus/index.js";
 import { parseExperiment } from "../../services/config/index.js";
-import { readRecord } from "../../services/report/record.js";
+import { readRecord, recordManager } from "../../services/report/record.js";
 import { type Spawned, spawnCli, writeExperiment } from "../fixtures/cli.js";
 import { type SecureRun, startSecureRun } from "../fixtures/secure.js";
 
@@ -27,14 +27,20 @@ const raw = {
 const exp = parseExperiment(raw);
 const MARK = "FORGED-BY-ATTACKER";
 
+const spawned: Spawned[] = [];
+afterEach(() => {
+  // A failed test must not leave processes behind.
+  for (const p of spawned.splice(0)) if (p.proc.exitCode === null && p.proc.signalCode === null) p.proc.kill("SIGKILL");
+});
+
 /** The run's processes, each with its own credentials. */
 function startProcesses(sec: SecureRun, runId: string, env: Record<string, string> = {}): { market: Spawned; firms: Spawned[] } {
   const cfg = writeExperiment(raw);
   const args = ["--config", cfg, "--nats", sec.url, "--run", runId];
-  return {
-    market: spawnCli(["market", ...args, "--creds", sec.creds("market")], env),
-    firms: ["leader", "follower"].map((id) => spawnCli(["firm", ...args, "--firm", id, "--creds", sec.creds(`firm-${id}`)], env)),
-  };
+  const market = spawnCli(["market", ...args, "--creds", sec.creds("market")], env);
+  const firms = ["leader", "follower"].map((id) => spawnCli(["firm", ...args, "--firm", id, "--creds", sec.creds(`firm-${id}`)], env));
+  spawned.push(market, ...firms);
+  return { market, firms };
 }
 
 /** Follows the outcome subject as the spy: the last cleared round. */
@@ -98,6 +104,10 @@ describe("trusted bus", () => {
         if (Buffer.from(m.data).includes(MARK)) delivered.push(m.subject);
       },
     });
+    const controls: number[] = [];
+    spy.subscribe(s.control, { callback: (_e, m) => void controls.push(decode.control(m.data).kind ?? -1) });
+    let leaderRejects = 0;
+    spy.subscribe(s.reject("leader"), { callback: () => void leaderRejects++ });
     const progress = follow(spy, runId);
     const procs = startProcesses(sec, runId);
     await progress.reach(20);
@@ -163,21 +173,39 @@ describe("trusted bus", () => {
     expect(jsFailures).toHaveLength(4);
 
     // The reader's credentials read the record but cannot change it.
+    // The reader's credentials read the record (direct gets through its own account's imports)
+    // but cannot change it, create consumers, or aim replies at the run's subjects.
     const reader = await sec.connectAs("reader");
     const readerDenied = violations(reader);
-    const rjsm = await jetstreamManager(reader, { timeout: 2000 });
+    const rjsm = await recordManager(reader, runId, true);
     expect((await rjsm.streams.info(s.stream)).config.name).toBe(s.stream);
+    expect((await readRecord(reader, runId, { asReader: true })).length).toBeGreaterThan(20);
     const readerFailures: string[] = [];
-    for (const call of [() => rjsm.streams.delete(s.stream), () => rjsm.streams.purge(s.stream)])
+    const plain = await jetstreamManager(reader, { checkAPI: false, timeout: 2000 });
+    for (const call of [
+      () => rjsm.streams.delete(s.stream),
+      () => rjsm.streams.purge(s.stream),
+      () => plain.streams.info(s.stream),
+      // A push consumer delivering the record onto the control subject (a replay as END_OF_RUN).
+      () => plain.consumers.add(s.stream, { name: "replay", deliver_subject: s.control }),
+    ])
       await call().then(
         () => {},
         (e: Error) => readerFailures.push(e.message),
       );
     reader.publish(s.outcome, encode.outcome({ runId: MARK }));
     reader.publish(s.control, encode.control({ runId: MARK, kind: ControlKind.END_OF_RUN }));
+    // Direct gets answered on the run's subjects: the answers land in the reader's own account.
+    for (let seq = 1; seq <= 5; seq++)
+      for (const reply of [s.control, s.outcome, s.move(1)])
+        reader.publish(`${s.recordApi}.DIRECT.GET.${s.stream}`, new TextEncoder().encode(JSON.stringify({ seq })), { reply });
     await reader.flush();
-    await until(() => readerDenied.length >= 2 + 2, "the reader's permission errors");
-    expect(readerFailures).toHaveLength(2);
+    await until(() => readerDenied.length >= 4 + 2, "the reader's permission errors");
+    expect(readerFailures).toHaveLength(4);
+    // One firm's Register naming a protocol subject as its reply subject: the market does not answer there.
+    for (const reply of [s.outcome, s.control, s.reject("leader"), s.stats])
+      mallory.publish(s.register("follower"), new Uint8Array([0xff, 0xff]), { reply });
+    await mallory.flush();
 
     const at = progress.last;
     await progress.reach(at + 20); // the run goes on
@@ -203,9 +231,13 @@ describe("trusted bus", () => {
     });
     const info = await (await jetstreamManager(spy)).streams.info(s.stream, { subjects_filter: ">" });
     expect(info.state.subjects?.[s.outcome]).toBe(record.length); // no foreign message in the record
+    // Run control as the market sent it: one END_OF_RUN (at the stop), nothing replayed onto it.
+    expect(controls.filter((k) => k === ControlKind.END_OF_RUN)).toHaveLength(1);
+    expect(controls[controls.length - 1]).toBe(ControlKind.END_OF_RUN);
+    expect(leaderRejects).toBe(0);
     await spy.close();
     console.info(
-      `trusted bus: ${refused.length} connections refused, ${publishes} forged publications and ${eavesdrop.length} subscriptions refused by the server, ${jsFailures.length + readerFailures.length} stream calls refused, ${delivered.length} forged messages delivered, ${record.length} rounds recorded`,
+      `trusted bus: ${refused.length} connections refused, ${publishes} forged publications and ${eavesdrop.length} subscriptions refused by the server, ${jsFailures.length + readerFailures.length} stream calls refused, 15 reader replies and 4 Register replies aimed at run subjects, ${delivered.length} forged messages delivered, ${controls.length} control messages (all the market's), ${record.length} rounds recorded`,
     );
   });
 });
@@ -272,7 +304,7 @@ describe("hostile input", () => {
     await sec?.stop();
   });
 
-  it("hostile input - 12,000 malformed payloads on a firm's own subjects: no crash, every round clears, bounded logs", async () => {
+  it("hostile input - 15,000 malformed payloads on a firm's own subjects: no crash, every round clears, bounded logs", async () => {
     const spy = await sec.connectSpy();
     const progress = follow(spy, runId);
     // The default log level (info), as users run it.
@@ -290,6 +322,14 @@ describe("hostile input", () => {
       mallory.publish(i % 5 === 4 ? s.register("follower") : s.submit("follower"), j.data);
       sent++;
       if (i % 500 === 499) await mallory.flush();
+    }
+    await mallory.flush();
+    // Registers naming reply subjects: protocol subjects (ignored), inboxes the market may not
+    // answer in (the server refuses each answer), another firm's inbox.
+    const replies = [s.outcome, "_INBOX.elsewhere", `${s.inbox({ role: "firm", firmId: "leader", tier: 0, ctde: false })}.x`];
+    for (let i = 0; i < 3000; i++) {
+      mallory.publish(s.register("follower"), junk[i]!.data, { reply: `${replies[i % 3]}${i % 3 === 0 ? "" : `.${i}`}` });
+      sent++;
     }
     await mallory.flush();
     // A registration request with junk gets a named reject back.

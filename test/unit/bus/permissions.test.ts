@@ -7,6 +7,7 @@ import { FirmRuntime, makePolicyFactory } from "../../../agents/index.js";
 import { MarketService } from "../../../market/service/index.js";
 import { identitiesOf } from "../../../services/auth/index.js";
 import {
+  accountOf,
   allowed,
   type Bus,
   type BusMessage,
@@ -15,6 +16,7 @@ import {
   permissionsOf,
   type RecordAck,
   type RecordOptions,
+  recordImports,
   runSubjects,
   subjectMatches,
 } from "../../../services/bus/index.js";
@@ -37,7 +39,7 @@ describe("permissions", () => {
     const p = permissionsOf(s, { role: "firm", firmId: "f1", tier: 1, ctde: false });
     expect([...p.publish].sort()).toEqual([s.register("f1"), s.submit("f1")].sort());
     expect([...p.subscribe].sort()).toEqual([s.move(1), s.reject("f1"), s.outcome, s.control, `${s.inbox({ role: "firm", firmId: "f1", tier: 1, ctde: false })}.>`].sort());
-    expect(p.allowResponses).toBe(false);
+    expect(allowed(p.publish, `${s.firmInboxes.replace("*.>", "f2")}.x`)).toBe(false);
     for (const forbidden of [s.submit("f2"), s.register("f2"), s.outcome, s.control, s.move(1), s.stats, s.train, "$JS.API.STREAM.INFO.STK_r_1", "_INBOX.x"])
       expect(allowed(p.publish, forbidden), forbidden).toBe(false);
     for (const forbidden of [s.reject("f2"), s.move(0), s.train, s.stats, "_INBOX.>", "_INBOX.abc", `${s.inbox({ role: "market" })}.x`, "stk.r-1.>"])
@@ -59,18 +61,26 @@ describe("permissions", () => {
       expect(allowed(m.publish, subj), subj).toBe(false);
       expect(allowed(m.subscribe, subj), subj).toBe(true);
     }
-    expect(m.allowResponses).toBe(true);
+    // It answers registrations in the firms' inboxes only, never its own or the reader's.
+    expect(allowed(m.publish, "_INBOX.stk.r-1.firm.f1.abc.1")).toBe(true);
+    expect(allowed(m.publish, "_INBOX.stk.r-1.reader.abc")).toBe(false);
+    expect(allowed(m.publish, "_INBOX.other")).toBe(false);
     expect(allowed(m.publish, "$JS.API.STREAM.CREATE.STK_r_1")).toBe(true);
+    expect(allowed(m.publish, "$JS.API.DIRECT.GET.STK_r_1")).toBe(true);
+    // No consumers: a consumer's deliver subject could aim the record at protocol subjects.
+    expect(allowed(m.publish, "$JS.API.CONSUMER.CREATE.STK_r_1.c")).toBe(false);
     // Nothing outside its own run or stream.
     for (const subj of ["$JS.API.STREAM.DELETE.STK_r_1", "$JS.API.STREAM.PURGE.STK_r_1", "$JS.API.STREAM.CREATE.OTHER", "stk.other.outcome"])
       expect(allowed(m.publish, subj), subj).toBe(false);
   });
 
-  it("permissions - the reader reads the record and nothing more", () => {
+  it("permissions - the reader reads the record through its own account's imports and nothing more", () => {
     const r = permissionsOf(s, { role: "reader" });
-    expect(allowed(r.publish, "$JS.API.CONSUMER.CREATE.STK_r_1.c1.stk.r-1.stats")).toBe(true);
-    expect(allowed(r.publish, "$JS.API.STREAM.INFO.STK_r_1")).toBe(true);
-    for (const subj of ["$JS.API.STREAM.CREATE.STK_r_1", "$JS.API.STREAM.DELETE.STK_r_1", "$JS.API.STREAM.PURGE.STK_r_1", "$JS.API.STREAM.MSG.DELETE.STK_r_1", s.outcome, s.submit("a"), s.control])
+    expect(accountOf({ role: "reader" })).toBe("RESULTS");
+    expect(accountOf({ role: "market" })).toBe("RUN");
+    expect([...r.publish].sort()).toEqual(recordImports(s).map((i) => i.to).sort());
+    expect(recordImports(s).map((i) => i.subject).sort()).toEqual(["$JS.API.DIRECT.GET.STK_r_1", "$JS.API.STREAM.INFO.STK_r_1"]);
+    for (const subj of ["$JS.API.CONSUMER.CREATE.STK_r_1.c1", "$JS.API.STREAM.CREATE.STK_r_1", "$JS.API.STREAM.DELETE.STK_r_1", "$JS.API.STREAM.PURGE.STK_r_1", s.outcome, s.submit("a"), s.control])
       expect(allowed(r.publish, subj), subj).toBe(false);
     expect(r.subscribe).toEqual([`${s.inbox({ role: "reader" })}.>`]);
   });
@@ -169,7 +179,7 @@ describe("permissions and the real components", () => {
       for (const x of bus.subscribed) expect(allowed(p.subscribe, x), `${who.role} subscribes ${x}`).toBe(true);
     };
     check(marketBus, { role: "market" });
-    expect(marketBus.replies).toBeGreaterThanOrEqual(6); // registration answers: allow_responses
+    expect(marketBus.replies).toBeGreaterThanOrEqual(6); // registration answers
     for (const f of exp.firms) {
       const bus = firmBuses.get(f.id)!;
       expect(bus.published.size).toBeGreaterThan(0);
