@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 
 # The nats-server release the suite is run against. Users deploy current releases; Debian's package
 # lags far behind (2.9.10 in bookworm), so it is only the fallback when Go is missing or the build fails.
-NATS_SERVER_VERSION=2.15.2
+NATS_SERVER_VERSION="$(tr -d '[:space:]' < scripts/nats-server.version)"
 TOOLS_BIN="$PWD/.tools/bin"
 
 if ! command -v node >/dev/null 2>&1; then
@@ -32,8 +32,10 @@ find_nats() {
   return 1
 }
 
-# Nothing to install when the user brings a server (NATS_URL) or names a binary (NATS_SERVER).
-if [ -z "${NATS_URL:-}" ] && ! { [ -n "${NATS_SERVER:-}" ] && [ -x "${NATS_SERVER}" ]; }; then
+# Nothing to install when the user names a binary (NATS_SERVER). NATS_URL does not make the binary
+# unnecessary: `run` secures a server of its own, and the security and deploy tests start servers
+# with the configuration they generate for their runs.
+if ! { [ -n "${NATS_SERVER:-}" ] && [ -x "${NATS_SERVER}" ]; }; then
   if ! "$TOOLS_BIN/nats-server" --version 2>/dev/null | grep -qx "nats-server: v$NATS_SERVER_VERSION"; then
     if command -v go >/dev/null 2>&1; then
       echo "setup: building nats-server v$NATS_SERVER_VERSION into .tools/bin (about a minute, once)"

@@ -93,7 +93,7 @@ export function clip(s: string | null | undefined, max: number = WIRE_LIMITS.idC
  * answers to the firms' inboxes (services/bus/permissions.ts).
  */
 export function answerable(reply: string | undefined): reply is string {
-  return reply !== undefined && reply.startsWith("_INBOX.") && !/[\s*>]/.test(reply);
+  return reply?.startsWith("_INBOX.") === true && !/[\s*>]/.test(reply);
 }
 
 /** Capabilities of a Register, bounded: at most WIRE_LIMITS.capabilities, each clipped. */
