@@ -4,7 +4,7 @@
  * reject a message, clear the round). No I/O and no timers, so every move-order rule is
  * unit-testable without a server; market.ts is the thin NATS adapter around it.
  */
-import { detail, RejectCode, type RejectCodeValue } from "../../services/bus/protocol.js";
+import { detail, RejectCode, type RejectCodeValue, roleOfTier } from "../../services/bus/protocol.js";
 
 /** One firm the run expects (from the experiment config). */
 export interface ExpectedFirm {
@@ -14,11 +14,6 @@ export interface ExpectedFirm {
 
 /** The role a registration claims: tier 0 holds the leaders, every later tier followers. */
 export type ClaimedRole = "leader" | "follower" | "unspecified";
-
-/** The role the run gives a firm of tier `tier`. */
-export function roleOfTier(tier: number): "leader" | "follower" {
-  return tier === 0 ? "leader" : "follower";
-}
 
 /** What the machine needs to know about the run. */
 export interface RoundMachineConfig {

@@ -13,6 +13,7 @@ export {
   RejectCode,
   type RejectCodeName,
   rejectName,
+  roleOfTier,
   WIRE_LIMITS,
 } from "./protocol.js";
 export { type Identity, isSubjectToken, type RunSubjects, runSubjects, type SubjectKind } from "./subjects.js";

@@ -28,6 +28,11 @@ export function rejectName(code: number): string {
   return pb.RejectCode[code] ?? `UNKNOWN_CODE_${code}`;
 }
 
+/** The role of a firm of tier `tier`: tier 0 holds the leaders, every later tier followers. */
+export function roleOfTier(tier: number): "leader" | "follower" {
+  return tier === 0 ? "leader" : "follower";
+}
+
 /** Who takes part in the protocol: the market, a firm, a firm whose learner has a centralized critic, the record (JetStream). */
 export type Party = "market" | "firm" | "ctde-firm" | "record";
 

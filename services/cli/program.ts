@@ -30,10 +30,13 @@ export async function runCli(program: Command, argv: string[]): Promise<void> {
     .option("--nats <url>", "use a running NATS server (JetStream on) instead of starting one; needs --auth or --insecure")
     .option("--auth <dir>", "with --nats: the folder `stackelberg auth` wrote for this run (its run id and credentials)")
     .option("--insecure", "with --nats: connect without credentials (a server without auth)")
+    .option("--tls-ca <file>", "with --nats tls://...: CA certificate to verify the server")
+    .option("--tls-cert <file>", "with --nats tls://...: client certificate (servers that verify clients)")
+    .option("--tls-key <file>", "with --nats tls://...: client certificate key")
     .option("--resume <dir>", "continue the run stored in this output folder from its last checkpoint")
     .option("--seed <n>", "override the experiment's seed", parseSeed)
     .option("--no-progress", "no progress bar")
-    .action(async (config: string | undefined, opts: { out?: string; nats?: string; auth?: string; insecure?: boolean; resume?: string; progress: boolean; seed?: number }) => {
+    .action(async (config: string | undefined, opts: { out?: string; nats?: string; auth?: string; insecure?: boolean; tlsCa?: string; tlsCert?: string; tlsKey?: string; resume?: string; progress: boolean; seed?: number }) => {
       const s = await runExperiment(config, { ...opts, logger: rootLogger("launcher") });
       const lines = Object.entries(s.final.firms).map(
         ([id, f]) =>

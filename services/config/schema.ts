@@ -3,6 +3,7 @@
  * a bad file gets one line per bad field naming its path and what was expected.
  */
 import { z } from "zod";
+import { roleOfTier } from "../bus/protocol.js";
 
 const finite = () => z.number().refine(Number.isFinite, { message: "expected a finite number" });
 const positive = () => finite().refine((v) => v > 0, { message: "expected a number > 0" });
@@ -213,8 +214,9 @@ export function structureIssues(firmsRaw: unknown): { path: (string | number)[];
       if (prev !== undefined) out.push({ path: ["firms", i, "id"], message: `duplicate firm id "${f.id}" (also firms[${prev}])` });
       else ids.set(f.id, i);
     }
-    if (f.role === "leader" && f.tier !== 0) out.push({ path: ["firms", i, "tier"], message: "a leader moves in tier 0" });
-    if (f.role === "follower" && f.tier === 0) out.push({ path: ["firms", i, "tier"], message: "a follower moves in tier 1 or later" });
+    // The protocol's rule (roleOfTier): tier 0 holds the leaders, later tiers the followers.
+    if (f.role !== undefined && f.tier !== undefined && roleOfTier(f.tier) !== f.role)
+      out.push({ path: ["firms", i, "tier"], message: f.role === "leader" ? "a leader moves in tier 0" : "a follower moves in tier 1 or later" });
   });
   const tiers = new Set(firms.map((f) => f.tier).filter((t): t is number => t !== undefined));
   if (tiers.size === 0) return out;

@@ -29,6 +29,10 @@ export interface RunOptions {
   nats?: string;
   auth?: string;
   insecure?: boolean;
+  /** TLS files for a tls:// `nats` URL, passed to every component. */
+  tlsCa?: string;
+  tlsCert?: string;
+  tlsKey?: string;
   /** Continue the run stored in this output folder. */
   resume?: string;
   logger: Logger;
@@ -45,7 +49,9 @@ export async function runExperiment(configFile: string | undefined, o: RunOption
   const started = Date.now();
   if (!o.nats && (o.auth || o.insecure))
     throw new ConfigError("--auth and --insecure go with --nats URL; the local server `run` starts gets its own credentials");
-  if (o.nats) checkSecurityFlags({ nats: o.nats, ...(o.auth ? { creds: o.auth } : {}), ...(o.insecure ? { insecure: true } : {}) });
+  if (!o.nats && (o.tlsCa || o.tlsCert || o.tlsKey)) throw new ConfigError("--tls-ca/--tls-cert/--tls-key go with --nats tls://...");
+  const tlsFlags = { ...(o.tlsCa ? { tlsCa: resolve(o.tlsCa) } : {}), ...(o.tlsCert ? { tlsCert: resolve(o.tlsCert) } : {}), ...(o.tlsKey ? { tlsKey: resolve(o.tlsKey) } : {}) };
+  if (o.nats) checkSecurityFlags({ nats: o.nats, ...(o.auth ? { creds: o.auth } : {}), ...(o.insecure ? { insecure: true } : {}), ...tlsFlags });
   // With an external server secured by `stackelberg auth`, the run id is the one its permissions name.
   const external = o.nats && o.auth ? readRunAuth(resolve(o.auth)) : undefined;
   let outDir: string;
@@ -120,8 +126,13 @@ export async function runExperiment(configFile: string | undefined, o: RunOption
       log.info({ url, auth: creds }, "started local nats-server (nkey auth, per-component permissions)");
       nats.process.once("exit", (code) => abort(new RuntimeFailure(`nats-server exited unexpectedly (code ${code})`)));
     } else if (creds) readRunAuth(creds, exp);
-    const security = creds ? ["--creds", creds] : ["--insecure"];
-    const flags = { nats: url, ...(creds ? { creds } : { insecure: true }) };
+    const security = [
+      ...(creds ? ["--creds", creds] : ["--insecure"]),
+      ...(tlsFlags.tlsCa ? ["--tls-ca", tlsFlags.tlsCa] : []),
+      ...(tlsFlags.tlsCert ? ["--tls-cert", tlsFlags.tlsCert] : []),
+      ...(tlsFlags.tlsKey ? ["--tls-key", tlsFlags.tlsKey] : []),
+    ];
+    const flags = { nats: url, ...(creds ? { creds } : { insecure: true }), ...tlsFlags };
     // The launcher only reads the record (the market creates the stream).
     bus = await connectAs(flags, runId, { role: "reader" }, "reader", `stk-launcher-${runId}`, o.logger);
     // Without credentials the server has one account: the reader reads the stream directly.

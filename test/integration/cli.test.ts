@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, statSync } from "node:fs";
+import { mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -92,5 +92,22 @@ describe("cli", () => {
     const again = spawnCli(["auth", "experiments/duopoly-linear.yaml", "--out", out]);
     expect(await again.exit).toBe(2);
     expect(again.output()).toMatch(/already holds credentials/);
+  });
+
+  it("cli - unwritable auth folders and a corrupt run folder are one-line errors", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "stk-cli-"));
+    writeFileSync(join(dir, "afile"), "x");
+    writeFileSync(join(dir, "run.json"), "{ not json");
+    const cases: Array<[string[], RegExp]> = [
+      [["auth", "experiments/duopoly-linear.yaml", "--out", join(dir, "afile", "auth")], /cannot write credentials to .*: ENOTDIR/],
+      [["auth", "experiments/duopoly-linear.yaml", "--out", join(dir, "a"), "--listen", "nowhere"], /--listen nowhere: expected host:port/],
+      [["run", "--resume", dir], /run.json is not readable JSON/],
+    ];
+    for (const [args, want] of cases) {
+      const p = spawnCli(args);
+      expect(await p.exit, args.join(" ")).toBe(2);
+      expect(p.output(), args.join(" ")).toMatch(want);
+      expect(p.output().trim().split("\n")).toHaveLength(1);
+    }
   });
 });

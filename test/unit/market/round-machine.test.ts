@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { type Decision, RoundMachine, roleOfTier } from "../../../market/service/round-machine.js";
-import { RejectCode } from "../../../services/bus/protocol.js";
+import { type Decision, RoundMachine } from "../../../market/service/round-machine.js";
+import { RejectCode, roleOfTier } from "../../../services/bus/protocol.js";
 
 const cfg = {
   firms: [
