@@ -39,6 +39,15 @@ export class RateLimitedLog {
     this.write("info", key, obj, msg);
   }
 
+  /** Logs how many events of each key were suppressed since their last line (at the end of a run). */
+  flush(msg = "suppressed repeats"): void {
+    for (const [key, e] of this.last)
+      if (e.suppressed > 0) {
+        this.log.warn({ key, suppressed: e.suppressed }, msg);
+        e.suppressed = 0;
+      }
+  }
+
   private write(level: "warn" | "info", key: string, obj: Record<string, unknown>, msg: string): void {
     const k = this.last.has(key) || this.last.size < this.maxKeys ? key : "(other keys)";
     const t = this.now();

@@ -363,6 +363,7 @@ export class FirmRuntime {
   /** Unsubscribes and closes the policy. */
   async stop(): Promise<void> {
     for (const s of this.subs) s.unsubscribe();
+    this.wireLog.flush("rejects and dropped messages not logged one by one");
     if (this.metricsOut) await new Promise<void>((r) => this.metricsOut?.end(r));
     await this.policy?.close?.();
   }

@@ -574,6 +574,7 @@ export class MarketService {
     this.finished = true;
     if (this.timer) clearTimeout(this.timer);
     for (const s of this.subs) s.unsubscribe();
+    this.rejectLog.flush("rejects not logged one by one");
     this.log.error({ error: err.message, round: this.nextRound }, "run stopped");
     this.bus.publish(
       this.subj.control,
@@ -603,6 +604,8 @@ export class MarketService {
       );
       await this.bus.flush();
       for (const s of this.subs) s.unsubscribe();
+      this.rejectLog.flush("rejects not logged one by one");
+      this.registerLog.flush("registrations not logged one by one");
       this.log.info(
         { rounds: this.stats.rounds, rejects: this.stats.rejects, absences: this.stats.absences, reason },
         "run finished",

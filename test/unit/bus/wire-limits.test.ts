@@ -42,5 +42,10 @@ describe("wire limits", () => {
     // Ids chosen by an attacker cannot grow the table without bound: beyond 3 keys they share one.
     for (let k = 0; k < 1000; k++) limited.warn(`id${k}`, {}, "rejected");
     expect(lines.length).toBeLessThanOrEqual(2 + 3);
+    // What was held back is reported when the run ends, not lost.
+    const before = lines.length;
+    limited.flush("suppressed");
+    const flushed = lines.slice(before).map((l) => JSON.parse(l) as { suppressed: number });
+    expect(flushed.reduce((n, l) => n + l.suppressed, 0)).toBe(1000 - (before - 2));
   });
 });
