@@ -22,6 +22,7 @@ import {
   isSubjectToken,
   rejectName,
   Role,
+  WIRE_LIMITS,
   type RunSubjects,
   runSubjects,
   statsOf,
@@ -42,6 +43,7 @@ import {
   Rng,
 } from "../economics/index.js";
 import { type ObservationName, observationNames, runParams } from "./params.js";
+import { Budget } from "./budget.js";
 import { RoundRecorder } from "./recorder.js";
 import { type ClaimedRole, type Decision, RoundMachine } from "./round-machine.js";
 import { type Phase, phaseAt, phasesOf } from "./schedule.js";
@@ -120,10 +122,16 @@ export class MarketService {
   private fail!: (e: Error) => void;
   private readonly subs: Array<{ unsubscribe(): void }> = [];
   /** Counters for logs and tests. */
-  readonly stats = { rejects: 0, rounds: 0, absences: 0 };
+  readonly stats = { rejects: 0, rounds: 0, absences: 0, dropped: 0 };
   /** Rejects are logged per firm at a bounded rate: junk cannot flood the log. */
   private readonly rejectLog: RateLimitedLog;
   private readonly registerLog: RateLimitedLog;
+  /** Per-firm budgets: a firm flooding its own subjects is cut off before decoding, and is not answered more. */
+  private readonly submitBudget = new Budget(WIRE_LIMITS.submitsPerSecond, WIRE_LIMITS.submitsPerSecond);
+  private readonly registerBudget = new Budget(WIRE_LIMITS.registersPerSecond, 2 * WIRE_LIMITS.registersPerSecond);
+  private readonly rejectBudget = new Budget(WIRE_LIMITS.rejectsPerSecond, 2 * WIRE_LIMITS.rejectsPerSecond);
+  /** The run's public parameters, built once (every accepted Register carries them). */
+  private readonly params: ReturnType<typeof runParams>;
 
   constructor(private readonly opts: MarketServiceOptions) {
     this.bus = opts.bus;
@@ -133,6 +141,7 @@ export class MarketService {
     this.rejectLog = new RateLimitedLog(this.log);
     this.ctde = opts.experiment.firms.some((f) => isCtdeLearner(f.policy.kind));
     this.registerLog = new RateLimitedLog(this.log);
+    this.params = runParams(opts.experiment, this.subj.run);
     this.now = opts.now ?? Date.now;
     this.recorder = new RoundRecorder({
       bus: this.bus,
@@ -230,9 +239,18 @@ export class MarketService {
 
   private onRegister(m: BusMessage): void {
     const firmId = this.subj.firmOf(m.subject) ?? "";
-    if (!answerable(m.reply)) {
+    if (!this.registerBudget.take(firmId)) {
+      this.stats.dropped++;
+      this.rejectLog.warn(firmId, { firmId: clip(firmId) }, "registrations over the firm's budget dropped");
+      return;
+    }
+    if (!isSubjectToken(firmId) || !answerable(m.reply, this.subj.firmInbox(firmId))) {
       this.stats.rejects++;
-      this.rejectLog.warn(firmId, { firmId: clip(firmId), reply: clip(m.reply, 120) }, "registration ignored: its reply subject is not an inbox");
+      this.rejectLog.warn(
+        firmId,
+        { firmId: clip(firmId), reply: clip(m.reply, 120) },
+        "registration ignored: its reply subject is not in the firm's own inbox",
+      );
       return;
     }
     const rejectWith = (code: number, text: string) => {
@@ -269,7 +287,7 @@ export class MarketService {
     m.respond(
       encode.registerReply({
         accepted: true,
-        params: runParams(this.exp, this.subj.run),
+        params: this.params,
         firmIndex: this.machine.indexOf(firmId) ?? 0,
         currentRound: Math.max(this.nextRound, this.machine.currentRound),
       }),
@@ -296,6 +314,11 @@ export class MarketService {
   private onSubmit(m: BusMessage): void {
     if (this.finished) return;
     const firmId = this.subj.firmOf(m.subject) ?? "";
+    if (!this.submitBudget.take(firmId)) {
+      this.stats.dropped++;
+      this.rejectLog.warn(firmId, { firmId: clip(firmId) }, "submissions over the firm's budget dropped");
+      return;
+    }
     let sub: ReturnType<typeof decode.submission>;
     try {
       sub = decode.submission(m.data);
@@ -377,7 +400,8 @@ export class MarketService {
         this.stats.rejects++;
         this.rejectLog.warn(d.firmId, { firmId: clip(d.firmId), code: rejectName(d.code), detail: d.detail }, "submission rejected");
         // The id comes from a subject token; one our subject names cannot carry gets no reply.
-        if (isSubjectToken(d.firmId))
+        // A firm gets a bounded number of rejects per second: junk does not amplify into replies.
+        if (isSubjectToken(d.firmId) && this.rejectBudget.take(d.firmId))
           this.bus.publish(
             this.subj.reject(d.firmId),
             encode.reject({
@@ -575,6 +599,7 @@ export class MarketService {
     if (this.timer) clearTimeout(this.timer);
     for (const s of this.subs) s.unsubscribe();
     this.rejectLog.flush("rejects not logged one by one");
+    this.registerLog.flush("registrations not logged one by one");
     this.log.error({ error: err.message, round: this.nextRound }, "run stopped");
     this.bus.publish(
       this.subj.control,
@@ -607,7 +632,7 @@ export class MarketService {
       this.rejectLog.flush("rejects not logged one by one");
       this.registerLog.flush("registrations not logged one by one");
       this.log.info(
-        { rounds: this.stats.rounds, rejects: this.stats.rejects, absences: this.stats.absences, reason },
+        { rounds: this.stats.rounds, rejects: this.stats.rejects, absences: this.stats.absences, dropped: this.stats.dropped, reason },
         "run finished",
       );
       this.done();

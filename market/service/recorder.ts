@@ -25,6 +25,8 @@ export interface RecorderOptions {
   maxDelayMs?: number;
   /** Stats messages awaiting their ack before add() asks the caller to wait (default 16). */
   window?: number;
+  /** Publications of one stats message after an ack timeout (default 5). */
+  retries?: number;
 }
 
 export class RoundRecorder {
@@ -99,21 +101,32 @@ export class RoundRecorder {
     const first = Number(stats[0]?.round ?? 0);
     const last = Number(stats[stats.length - 1]?.round ?? 0);
     const sent = ++this.published;
-    const p: Promise<void> = this.o.bus
-      .record(this.o.subjects.stats, encode.stats({ rounds: stats }), { msgId: `${this.o.subjects.run}-${first}-${last}-stats` })
-      .then((ack) => {
-        // Acks of one connection come back in publication order, so every duplicate before this
-        // message has been counted.
-        if (ack.duplicate) {
-          this.duplicates++;
-          return;
-        }
-        const expected = (this.o.streamSeq ?? 0) + sent - this.duplicates;
-        if (ack.seq !== expected)
-          throw new RecordBroken(
-            `the record stream ${this.o.subjects.stream} stored message ${ack.seq} where ${expected} was expected: an outcome up to round ${last} was not recorded, or another client published on ${this.o.subjects.outcome} (a server without auth?); the run stops`,
-          );
-      })
+    const msgId = `${this.o.subjects.run}-${first}-${last}-stats`;
+    const data = encode.stats({ rounds: stats });
+    // An ack that does not come in time (the connection is busy, e.g. a firm floods the market) is
+    // not a lost record: publish again with the same id. The stream stores the id once and answers
+    // with the first copy's sequence, which is then checked like any other.
+    const attempt = (n: number): Promise<void> =>
+      this.o.bus.record(this.o.subjects.stats, data, { msgId }).then(
+        (ack) => {
+          // Acks of one connection come back in publication order, so every duplicate before this
+          // message has been counted. A duplicate of our own earlier attempt is this message.
+          if (ack.duplicate && n === 0) {
+            this.duplicates++;
+            return;
+          }
+          const expected = (this.o.streamSeq ?? 0) + sent - this.duplicates;
+          if (ack.seq !== expected)
+            throw new RecordBroken(
+              `the record stream ${this.o.subjects.stream} stored message ${ack.seq} where ${expected} was expected: an outcome up to round ${last} was not recorded, or another client published on ${this.o.subjects.outcome} (a server without auth?); the run stops`,
+            );
+        },
+        (err: Error) => {
+          if (n < (this.o.retries ?? 5) && /timeout|timed out/i.test(`${err.name} ${err.message}`)) return attempt(n + 1);
+          throw err;
+        },
+      );
+    const p: Promise<void> = attempt(0)
       .catch((err: Error) => {
         this.error ??=
           err instanceof RecordBroken ? err : new RecordBroken(`${what} rounds ${first}-${last} failed: ${err.message}`, { cause: err });

@@ -76,7 +76,8 @@ export function renderServerConfig(o: ServerConfigOptions): string {
     "    users: [",
     usersOf("RUN"),
     "    ]",
-    `    exports: [${imports.map((i) => `{ service: ${q(i.subject)} }`).join(", ")}]`,
+    // Only RESULTS may import; a batched direct get answers with a stream of messages.
+    `    exports: [${imports.map((i) => `{ service: ${q(i.subject)}, response_type: stream, accounts: [RESULTS] }`).join(", ")}]`,
     "  }",
     "  RESULTS: {",
     "    users: [",

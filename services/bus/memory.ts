@@ -75,7 +75,27 @@ export class MemoryBus implements Bus {
   }
 
   request(subject: string, data: Uint8Array, timeoutMs: number): Promise<Uint8Array> {
-    const inbox = `_INBOX.mem.${++this.inbox}`;
+    return this.requestFrom("_INBOX.mem", subject, data, timeoutMs);
+  }
+
+  /**
+   * A connection to this bus whose requests use inbox prefix `inboxPrefix`, like a NATS connection
+   * made with that prefix (a firm's identity answers only in its own inbox).
+   */
+  connection(inboxPrefix: string): Bus {
+    return {
+      publish: (s, d) => this.publish(s, d),
+      subscribe: (s, h) => this.subscribe(s, h),
+      request: (s, d, t) => this.requestFrom(inboxPrefix, s, d, t),
+      publishRecorded: (s, d, o) => this.publishRecorded(s, d, o),
+      record: (s, d, o) => this.record(s, d, o),
+      flush: () => this.flush(),
+      close: async () => {},
+    };
+  }
+
+  private requestFrom(prefix: string, subject: string, data: Uint8Array, timeoutMs: number): Promise<Uint8Array> {
+    const inbox = `${prefix}.${++this.inbox}`;
     const tokens = subject.split(".");
     if (!this.subs.some((s) => subjectMatches(s.tokens, tokens)))
       return Promise.reject(new Error(`no responders for ${subject}`));

@@ -146,6 +146,7 @@ export class NatsBus implements Bus {
   }
 
   async close(): Promise<void> {
+    this.errors.flush("server errors not logged one by one");
     if (this.nc.isClosed()) return;
     try {
       await this.nc.drain();

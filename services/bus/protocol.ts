@@ -76,6 +76,15 @@ export const WIRE_LIMITS = {
   capabilities: 16,
   /** Characters of a reject detail or a decode error. */
   detailChars: 300,
+  /**
+   * Messages per second the market takes from one firm on its submit subject (one per round is
+   * what a firm needs; rounds of B = 1 clear at a few thousand per second), with a burst of as many.
+   */
+  submitsPerSecond: 10_000,
+  /** Registers per second the market answers for one firm (a firm needs two, and one per restart), burst 20. */
+  registersPerSecond: 10,
+  /** Rejects per second the market sends one firm, burst 100: enough to tell a firm what is wrong. */
+  rejectsPerSecond: 50,
 } as const;
 
 /** `s` cut to `max` characters (with a marker saying how much was cut); non-printable characters escaped. */
@@ -92,13 +101,14 @@ export function clip(s: string | null | undefined, max: number = WIRE_LIMITS.idC
 }
 
 /**
- * Whether the market may answer a request on `reply`: only on an inbox subject, never on one of the
- * protocol's subjects (a firm naming stk.<run>.outcome as its reply subject would otherwise make
- * the market publish there for it). With auth on, the server further confines the market's
- * answers to the firms' inboxes (services/bus/permissions.ts).
+ * Whether the market may answer firm `firmId`'s request on `reply`: only in that firm's own inbox
+ * (`firmInbox`, see RunSubjects.firmInbox). Anything else would let one firm make the market
+ * publish for it: on a protocol subject (stk.<run>.outcome), or into another firm's inbox. The
+ * server cannot express "the requester's own inbox", so this check lives here; with auth on, the
+ * server additionally confines the market's answers to the firms' inboxes.
  */
-export function answerable(reply: string | undefined): reply is string {
-  return reply?.startsWith("_INBOX.") === true && !/[\s*>]/.test(reply);
+export function answerable(reply: string | undefined, firmInbox: string): reply is string {
+  return reply?.startsWith(`${firmInbox}.`) === true && !/[\s*>]/.test(reply);
 }
 
 /** Capabilities of a Register, bounded: at most WIRE_LIMITS.capabilities, each clipped. */

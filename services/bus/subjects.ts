@@ -60,6 +60,8 @@ export interface RunSubjects {
   of(kind: SubjectKind, key?: string | number): string;
   /** The request/reply inbox prefix of an identity (its replies arrive under `<prefix>.>`). */
   inbox(who: Identity): string;
+  /** The inbox prefix of firm `firmId` (same as inbox() of its identity). */
+  firmInbox(firmId: string): string;
   /** Every firm's inbox: `<firm inbox prefix with * for the id>.>`. */
   readonly firmInboxes: string;
   /** the last token of a per-firm subject, or undefined when `subject` is not of that kind */
@@ -70,6 +72,7 @@ export interface RunSubjects {
 export function runSubjects(runId: string): RunSubjects {
   const run = token("run id", runId);
   const p = `stk.${run}`;
+  const firmInbox = (firmId: string) => `_INBOX.${p}.firm.${token("firm id", firmId)}`;
   const of = (kind: SubjectKind, key?: string | number) => {
     if (key === undefined) return `${p}.${kind}`;
     if (key === "*") return `${p}.${kind}.*`;
@@ -90,7 +93,8 @@ export function runSubjects(runId: string): RunSubjects {
     stream: `STK_${run.replace(/-/g, "_")}`,
     recordApi: `${p}.record`,
     of,
-    inbox: (who) => `_INBOX.${p}.${who.role === "firm" ? `firm.${token("firm id", who.firmId)}` : who.role}`,
+    inbox: (who) => (who.role === "firm" ? firmInbox(who.firmId) : `_INBOX.${p}.${who.role}`),
+    firmInbox,
     firmInboxes: `_INBOX.${p}.firm.*.>`,
     firmOf(subject: string) {
       const parts = subject.split(".");

@@ -74,8 +74,10 @@ async function countOn(jsm: JetStreamManager, stream: string, subject: string): 
   try {
     const info = await jsm.streams.info(stream, { subjects_filter: subject });
     return info.state.subjects?.[subject] ?? 0;
-  } catch {
-    return 0;
+  } catch (err) {
+    // No stream yet means nothing recorded; any other failure must not pass for "empty".
+    if (/not found/i.test((err as Error).message)) return 0;
+    throw err;
   }
 }
 
@@ -98,10 +100,13 @@ export function recordManager(nc: NatsConnection, runId: string, asReader = fals
   return jetstreamManager(nc, asReader ? { checkAPI: false, apiPrefix: runSubjects(runId).recordApi } : {});
 }
 
+/** Messages per batched direct get (servers >= 2.11; older ones get one message per request). */
+const BATCH = 512;
+
 /**
- * Calls `onMessage` for each message on `subject` of the run's stream, in order, from sequence
- * `from`; stops after the message at sequence `until`, or, without `until`, when the stream holds
- * no further message and `more()` says to stop waiting (polling every `everyMs`).
+ * Calls `onMessage` for each message on `subject` of the run's stream, in order, from sequence 1;
+ * stops after the message at sequence `until`, or, without `until`, when the stream holds no
+ * further message and `more()` says to stop waiting (polling every `everyMs`).
  */
 async function scan(
   jsm: JetStreamManager,
@@ -111,16 +116,43 @@ async function scan(
   o: { until?: number; more?: () => boolean; everyMs?: number } = {},
 ): Promise<void> {
   let seq = 1;
+  let batched = true;
+  const past = (s: number) => o.until !== undefined && s > o.until;
   for (;;) {
-    if (o.until !== undefined && seq > o.until) return;
-    const m = await jsm.direct.getMessage(stream, { seq, next_by_subj: subject });
-    if (m === null || (o.until !== undefined && m.seq > o.until)) {
+    if (past(seq)) return;
+    let got = 0;
+    if (batched) {
+      try {
+        const it = await jsm.direct.getBatch(stream, { seq, batch: BATCH, next_by_subj: subject });
+        for await (const m of it) {
+          if (past(m.seq)) {
+            it.stop();
+            return;
+          }
+          onMessage(m.data, m.seq);
+          seq = m.seq + 1;
+          got++;
+        }
+      } catch (err) {
+        const text = (err as Error).message;
+        if (/require server/i.test(text)) {
+          batched = false; // an older server: one message per request
+          continue;
+        }
+        if (!/no message|not found/i.test(text)) throw err;
+      }
+    } else {
+      const m = await jsm.direct.getMessage(stream, { seq, next_by_subj: subject });
+      if (m !== null && !past(m.seq)) {
+        onMessage(m.data, m.seq);
+        seq = m.seq + 1;
+        got = 1;
+      }
+    }
+    if (got === 0) {
       if (o.until !== undefined || !(o.more?.() ?? false)) return;
       await new Promise((r) => setTimeout(r, o.everyMs ?? 20));
-      continue;
     }
-    onMessage(m.data, m.seq);
-    seq = m.seq + 1;
   }
 }
 
@@ -130,8 +162,9 @@ async function readSubject(jsm: JetStreamManager, runId: string, subject: string
   let until: number;
   try {
     until = (await jsm.streams.info(s.stream)).state.last_seq;
-  } catch {
-    return; // no stream yet: nothing recorded
+  } catch (err) {
+    if (/not found/i.test((err as Error).message)) return; // no stream yet: nothing recorded
+    throw err;
   }
   await scan(jsm, s.stream, subject, onMessage, { until });
 }

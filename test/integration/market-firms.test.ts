@@ -5,7 +5,7 @@
 import { connect } from "@nats-io/transport-node";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Bus, MemoryBus, NatsBus } from "../../services/bus/index.js";
+import { type Bus, MemoryBus, NatsBus, runSubjects } from "../../services/bus/index.js";
 import { parseExperiment } from "../../services/config/index.js";
 import { equilibriaFor } from "../../services/report/equilibria.js";
 import { ensureRecordStream, readRecord } from "../../services/report/record.js";
@@ -40,7 +40,12 @@ describe("market and firms", () => {
     const mem = await play(new MemoryBus(), "mem");
     const bus = await NatsBus.connect({ servers: nats.url, name: "test", logger });
     await ensureRecordStream(await bus.jetstreamManager(), "natsrun");
-    const real = await play(bus, "natsrun");
+    // Each firm on its own connection with its own inbox prefix, as the firm command connects.
+    const firmBuses = new Map<string, NatsBus>();
+    for (const f of exp.firms)
+      firmBuses.set(f.id, await NatsBus.connect({ servers: nats.url, name: f.id, logger, inboxPrefix: runSubjects("natsrun").firmInbox(f.id) }));
+    const real = await playInProcess(bus, exp, "natsrun", {}, (id) => firmBuses.get(id)!);
+    for (const b of firmBuses.values()) await b.close();
     expect(mem.length).toBe(25);
     expect(real.length).toBe(25);
     for (const rounds of [mem, real]) {

@@ -1,6 +1,6 @@
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ControlKind, decode, encode, type MoveRequest, type Outcome, PROTOCOL_VERSION, Role } from "../../services/bus/index.js";
+import { ControlKind, decode, encode, type MoveRequest, type Outcome, PROTOCOL_VERSION, Role, runSubjects } from "../../services/bus/index.js";
 import { rejectName } from "../../services/bus/protocol.js";
 import { spawnCli, writeExperiment } from "../fixtures/cli.js";
 import { startTestNats, type TestNats } from "../fixtures/nats.js";
@@ -56,6 +56,7 @@ describe("move order", () => {
     });
     const market = spawnCli(["market", "--config", cfg, "--nats", nats.url, "--run", run, "--insecure"]);
     const nc = await connect({ servers: nats.url });
+    const inboxes = new Map<string, NatsConnection>();
     try {
       const rejects = new Inbox(nc, `stk.${run}.reject.*`, decode.reject);
       const outcomes = new Inbox<Outcome>(nc, `stk.${run}.outcome`, decode.outcome);
@@ -65,7 +66,10 @@ describe("move order", () => {
       const register = async (firmId: string, role: number, tier: number, version = PROTOCOL_VERSION) => {
         for (let i = 0; ; i++) {
           try {
-            const m = await nc.request(`stk.${run}.register.${firmId}`, encode.register({ protocolVersion: version, firmId, role, tier }), { timeout: 1000 });
+            // A firm's registration is answered only in its own inbox: one connection per firm id.
+            const conn = inboxes.get(firmId) ?? (await connect({ servers: nats.url, inboxPrefix: runSubjects(run).firmInbox(firmId) }));
+            inboxes.set(firmId, conn);
+            const m = await conn.request(`stk.${run}.register.${firmId}`, encode.register({ protocolVersion: version, firmId, role, tier }), { timeout: 1000 });
             return decode.registerReply(m.data);
           } catch (e) {
             if (i > 50) throw e;
@@ -161,6 +165,7 @@ describe("move order", () => {
     } finally {
       market.proc.kill();
       await nc.close();
+      for (const c of inboxes.values()) await c.close();
     }
   });
 

@@ -202,8 +202,12 @@ describe("trusted bus", () => {
     await reader.flush();
     await until(() => readerDenied.length >= 4 + 2, "the reader's permission errors");
     expect(readerFailures).toHaveLength(4);
-    // One firm's Register naming a protocol subject as its reply subject: the market does not answer there.
-    for (const reply of [s.outcome, s.control, s.reject("leader"), s.stats])
+    // One firm's Register naming a protocol subject or another firm's inbox as its reply subject:
+    // the market answers only in the sender's own inbox.
+    let leaderInbox = 0;
+    spy.subscribe(`${s.firmInbox("leader")}.>`, { callback: () => void leaderInbox++ });
+    await spy.flush();
+    for (const reply of [s.outcome, s.control, s.reject("leader"), s.stats, `${s.firmInbox("leader")}.x`, `${s.inbox({ role: "market" })}.x`])
       mallory.publish(s.register("follower"), new Uint8Array([0xff, 0xff]), { reply });
     await mallory.flush();
 
@@ -235,9 +239,10 @@ describe("trusted bus", () => {
     expect(controls.filter((k) => k === ControlKind.END_OF_RUN)).toHaveLength(1);
     expect(controls[controls.length - 1]).toBe(ControlKind.END_OF_RUN);
     expect(leaderRejects).toBe(0);
+    expect(leaderInbox).toBe(0);
     await spy.close();
     console.info(
-      `trusted bus: ${refused.length} connections refused, ${publishes} forged publications and ${eavesdrop.length} subscriptions refused by the server, ${jsFailures.length + readerFailures.length} stream calls refused, 15 reader replies and 4 Register replies aimed at run subjects, ${delivered.length} forged messages delivered, ${controls.length} control messages (all the market's), ${record.length} rounds recorded`,
+      `trusted bus: ${refused.length} connections refused, ${publishes} forged publications and ${eavesdrop.length} subscriptions refused by the server, ${jsFailures.length + readerFailures.length} stream calls refused, 15 reader replies and 6 Register replies aimed at run subjects or other inboxes, ${delivered.length} forged messages delivered, ${controls.length} control messages (all the market's), ${record.length} rounds recorded`,
     );
   });
 });
@@ -304,7 +309,7 @@ describe("hostile input", () => {
     await sec?.stop();
   });
 
-  it("hostile input - 15,000 malformed payloads on a firm's own subjects: no crash, every round clears, bounded logs", async () => {
+  it("hostile input - 15,000 malformed payloads and a 330,000-message flood on a firm's own subjects: no crash, every round clears, bounded logs", async () => {
     const spy = await sec.connectSpy();
     const progress = follow(spy, runId);
     // The default log level (info), as users run it.
@@ -315,6 +320,10 @@ describe("hostile input", () => {
     const logBytes = () => procs.market.output().length + procs.firms.reduce((n, f) => n + f.output().length, 0);
     const before = logBytes();
     const startRound = progress.last;
+    // A registration request with junk gets a named reject back, in the firm's own inbox.
+    const reply = decode.registerReply((await mallory.request(s.register("follower"), new Uint8Array([0xff, 0xff, 0xff]), { timeout: 5000 })).data);
+    expect(reply.accepted).toBe(false);
+    expect(reply.reject?.code).toBe(5); // MALFORMED
     const junk = junkPayloads(12_000, () => progress.last + 1);
     let sent = 0;
     for (const [i, j] of junk.entries()) {
@@ -332,10 +341,18 @@ describe("hostile input", () => {
       sent++;
     }
     await mallory.flush();
-    // A registration request with junk gets a named reject back.
-    const reply = decode.registerReply((await mallory.request(s.register("follower"), new Uint8Array([0xff, 0xff, 0xff]), { timeout: 5000 })).data);
-    expect(reply.accepted).toBe(false);
-    expect(reply.reject?.code).toBe(5); // MALFORMED
+    // A flood: 300,000 three-byte messages and 30,000 valid Registers as fast as the client sends
+    // them. Over the firm's budget they are dropped before decoding; the run goes on.
+    const tiny = new Uint8Array([1, 2, 3]);
+    const validRegister = encode.register({ protocolVersion: PROTOCOL_VERSION, firmId: "follower", role: Role.ROLE_FOLLOWER, tier: 1, preparing: true });
+    const inbox = s.firmInbox("follower");
+    for (let i = 0; i < 330_000; i++) {
+      if (i % 11 === 10) mallory.publish(s.register("follower"), validRegister, { reply: `${inbox}.flood.${i}` });
+      else mallory.publish(s.submit("follower"), tiny);
+      sent++;
+      if (i % 10_000 === 9_999) await mallory.flush();
+    }
+    await mallory.flush();
     const fuzzEnd = progress.last;
     await progress.reach(fuzzEnd + 20);
     const codes = await stopRun(procs);
@@ -355,7 +372,7 @@ describe("hostile input", () => {
     expect(record.length).toBeGreaterThan(fuzzEnd + 20);
     await spy.close();
     console.info(
-      `hostile input: ${sent} junk payloads (${new Set(junk.map((j) => j.kind)).size} kinds), rounds ${startRound}-${fuzzEnd} cleared during the fuzz, ${record.length} recorded in order, 0 crashes, ${logged} log bytes (${(logged / sent).toFixed(2)} per junk message, longest line ${longest} chars)`,
+      `hostile input: ${sent} junk payloads (${new Set(junk.map((j) => j.kind)).size} kinds of junk, then a flood), rounds ${startRound}-${fuzzEnd} cleared during the fuzz, ${record.length} recorded in order, 0 crashes, ${logged} log bytes (${(logged / sent).toFixed(2)} per junk message, longest line ${longest} chars)`,
     );
   });
 });

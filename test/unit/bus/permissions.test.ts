@@ -107,7 +107,13 @@ class Recording implements Bus {
   readonly published = new Set<string>();
   readonly subscribed = new Set<string>();
   replies = 0;
-  constructor(private readonly inner: MemoryBus) {}
+  private readonly conn: Bus;
+  constructor(
+    private readonly inner: MemoryBus,
+    inboxPrefix = "_INBOX.mem",
+  ) {
+    this.conn = inner.connection(inboxPrefix);
+  }
   publish(subject: string, data: Uint8Array): void {
     this.published.add(subject);
     this.inner.publish(subject, data);
@@ -126,7 +132,7 @@ class Recording implements Bus {
   }
   request(subject: string, data: Uint8Array, timeoutMs: number): Promise<Uint8Array> {
     this.published.add(subject);
-    return this.inner.request(subject, data, timeoutMs);
+    return this.conn.request(subject, data, timeoutMs);
   }
   publishRecorded(subject: string, data: Uint8Array, opts: RecordOptions): void {
     this.published.add(subject);
@@ -163,7 +169,7 @@ describe("permissions and the real components", () => {
     const done = market.run();
     const firmBuses = new Map<string, Recording>();
     const firms = exp.firms.map((f) => {
-      const bus = new Recording(mem);
+      const bus = new Recording(mem, subj.firmInbox(f.id));
       firmBuses.set(f.id, bus);
       return new FirmRuntime({ bus, runId, firmId: f.id, role: f.role, tier: f.tier, logger: silent, makePolicy: makePolicyFactory(exp, f, { logger: silent }) });
     });

@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { pino } from "pino";
 import { Writable } from "node:stream";
 import { clip, clipList, detail, WIRE_LIMITS } from "../../../services/bus/index.js";
+import { Budget } from "../../../market/service/budget.js";
 import { RateLimitedLog } from "../../../services/log.js";
 
 describe("wire limits", () => {
@@ -47,5 +48,27 @@ describe("wire limits", () => {
     limited.flush("suppressed");
     const flushed = lines.slice(before).map((l) => JSON.parse(l) as { suppressed: number });
     expect(flushed.reduce((n, l) => n + l.suppressed, 0)).toBe(1000 - (before - 2));
+  });
+
+  it("wire limits - a per-firm budget lets a firm's normal pace through and cuts a flood, per firm", () => {
+    let t = 0;
+    const b = new Budget(100, 10, 2, () => t);
+    // A burst of 10, then one message per 10 ms.
+    expect(Array.from({ length: 15 }, () => b.take("f1")).filter(Boolean)).toHaveLength(10);
+    expect(b.take("f2")).toBe(true); // another firm's budget is its own
+    t += 10;
+    expect(b.take("f1")).toBe(true);
+    expect(b.take("f1")).toBe(false);
+    // A flood of 100,000 in one second gets through at the budget's rate only.
+    let passed = 0;
+    for (let i = 0; i < 100_000; i++) {
+      t += 0.01;
+      if (b.take("f1")) passed++;
+    }
+    expect(passed).toBeLessThanOrEqual(101);
+    expect(b.dropped).toBeGreaterThan(99_000);
+    // Ids beyond the cap share one budget, so made-up ids cannot mint fresh bursts.
+    const fresh = Array.from({ length: 1000 }, (_, k) => b.take(`made-up-${k}`)).filter(Boolean).length;
+    expect(fresh).toBeLessThanOrEqual(10);
   });
 });

@@ -4,7 +4,7 @@
  * market publishes the statistics the stream is missing, once.
  */
 import { describe, expect, it } from "vitest";
-import { decode, MemoryBus, type Outcome, type RoundStats, runSubjects, statsOf } from "../../../services/bus/index.js";
+import { type Bus, decode, MemoryBus, type Outcome, type RoundStats, runSubjects, statsOf } from "../../../services/bus/index.js";
 import { parseExperiment } from "../../../services/config/index.js";
 import { playInProcess } from "../../fixtures/play.js";
 import { RoundRecorder } from "../../../market/service/recorder.js";
@@ -133,5 +133,38 @@ describe("round recorder", () => {
     const rec = new RoundRecorder({ bus, subjects, streamSeq: 1 });
     rec.add(0, new Uint8Array([0]), st(0));
     await expect(rec.flush()).rejects.toThrow(/stored message 2 where 3 was expected: an outcome up to round 0 was not recorded/);
+  });
+
+  it("round recorder - an ack that times out is published again with the same id; the first copy's sequence is checked", async () => {
+    const bus = new MemoryBus();
+    let timeouts = 0;
+    // The store keeps the first copy but its ack never arrives (a connection busy with a flood).
+    const slow: Bus = {
+      ...bus.connection("_INBOX.m"),
+      record: async (subject, data, opts) => {
+        const ack = await bus.record(subject, data, opts);
+        if (!ack.duplicate && timeouts < 2) {
+          timeouts++;
+          const e = new Error("TIMEOUT");
+          e.name = "TimeoutError";
+          throw e;
+        }
+        return ack;
+      },
+    };
+    const rec = new RoundRecorder({ bus: slow, subjects, maxRounds: 1 });
+    for (let r = 0; r < 4; r++) {
+      rec.add(r, new Uint8Array([r]), st(r));
+      rec.publishIfDue();
+    }
+    await rec.flush();
+    expect(timeouts).toBe(2);
+    expect(bus.records.size).toBe(8); // 4 outcomes + 4 stats, each once
+
+    // Without an answer at all the run stops with the reason.
+    const dead: Bus = { ...bus.connection("_INBOX.m"), record: () => Promise.reject(Object.assign(new Error("TIMEOUT"), { name: "TimeoutError" })) };
+    const rec2 = new RoundRecorder({ bus: dead, subjects: runSubjects("rr2"), retries: 2 });
+    rec2.add(0, new Uint8Array([0]), st(0));
+    await expect(rec2.flush()).rejects.toThrow(/recording rounds 0-0 failed: TIMEOUT/);
   });
 });
