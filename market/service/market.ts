@@ -127,7 +127,7 @@ export class MarketService {
   private readonly rejectLog: RateLimitedLog;
   private readonly registerLog: RateLimitedLog;
   /** Per-firm budgets: a firm flooding its own subjects is cut off before decoding, and is not answered more. */
-  private readonly submitBudget = new Budget(WIRE_LIMITS.submitsPerSecond, WIRE_LIMITS.submitsPerSecond);
+  private readonly submitBudget = new Budget(WIRE_LIMITS.submitsPerRound, WIRE_LIMITS.submitsBurst, 1024, () => this.nextRound);
   private readonly registerBudget = new Budget(WIRE_LIMITS.registersPerSecond, 2 * WIRE_LIMITS.registersPerSecond);
   private readonly rejectBudget = new Budget(WIRE_LIMITS.rejectsPerSecond, 2 * WIRE_LIMITS.rejectsPerSecond);
   /** The run's public parameters, built once (every accepted Register carries them). */
@@ -401,7 +401,9 @@ export class MarketService {
         this.rejectLog.warn(d.firmId, { firmId: clip(d.firmId), code: rejectName(d.code), detail: d.detail }, "submission rejected");
         // The id comes from a subject token; one our subject names cannot carry gets no reply.
         // A firm gets a bounded number of rejects per second: junk does not amplify into replies.
-        if (isSubjectToken(d.firmId) && this.rejectBudget.take(d.firmId))
+        const send = isSubjectToken(d.firmId) && this.rejectBudget.take(d.firmId);
+        if (!send) this.stats.dropped++;
+        if (send)
           this.bus.publish(
             this.subj.reject(d.firmId),
             encode.reject({

@@ -76,8 +76,9 @@ export function renderServerConfig(o: ServerConfigOptions): string {
     "    users: [",
     usersOf("RUN"),
     "    ]",
-    // Only RESULTS may import; a batched direct get answers with a stream of messages.
-    `    exports: [${imports.map((i) => `{ service: ${q(i.subject)}, response_type: stream, accounts: [RESULTS] }`).join(", ")}]`,
+    // Only RESULTS may import; a batched direct get answers with a stream of messages, all sent
+    // within the client's 5 s, so the server may forget a request's reply route after 10 s.
+    `    exports: [${imports.map((i) => `{ service: ${q(i.subject)}, response_type: stream, response_threshold: "10s", accounts: [RESULTS] }`).join(", ")}]`,
     "  }",
     "  RESULTS: {",
     "    users: [",

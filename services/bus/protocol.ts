@@ -77,10 +77,12 @@ export const WIRE_LIMITS = {
   /** Characters of a reject detail or a decode error. */
   detailChars: 300,
   /**
-   * Messages per second the market takes from one firm on its submit subject (one per round is
-   * what a firm needs; rounds of B = 1 clear at a few thousand per second), with a burst of as many.
+   * Submissions the market takes from one firm per round it opens (a firm needs one, or a few
+   * after rejects), up to `submitsBurst` saved up: a budget per round, not per second, so fast runs
+   * never starve a firm and a flood buys nothing.
    */
-  submitsPerSecond: 10_000,
+  submitsPerRound: 8,
+  submitsBurst: 64,
   /** Registers per second the market answers for one firm (a firm needs two, and one per restart), burst 20. */
   registersPerSecond: 10,
   /** Rejects per second the market sends one firm, burst 100: enough to tell a firm what is wrong. */

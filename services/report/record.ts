@@ -100,8 +100,13 @@ export function recordManager(nc: NatsConnection, runId: string, asReader = fals
   return jetstreamManager(nc, asReader ? { checkAPI: false, apiPrefix: runSubjects(runId).recordApi } : {});
 }
 
-/** Messages per batched direct get (servers >= 2.11; older ones get one message per request). */
+/**
+ * One batched direct get (servers >= 2.11; older ones get one message per request): at most this
+ * many messages and bytes. The library times a batch out 5 s after its request, so a batch stays
+ * small enough to arrive within that on a slow link (1 MiB: 5 s at 200 KB/s).
+ */
 const BATCH = 512;
+const BATCH_BYTES = 1024 * 1024;
 
 /**
  * Calls `onMessage` for each message on `subject` of the run's stream, in order, from sequence 1;
@@ -117,13 +122,19 @@ async function scan(
 ): Promise<void> {
   let seq = 1;
   let batched = true;
+  let idle = false;
   const past = (s: number) => o.until !== undefined && s > o.until;
+  const none = (err: unknown) => /no message|not found/i.test((err as Error).message);
   for (;;) {
     if (past(seq)) return;
     let got = 0;
-    if (batched) {
+    // Following a live stream: probe with one request before opening a batch (a batch holds a
+    // subscription for seconds; an idle follower would keep hundreds open).
+    const probe = idle ? await jsm.direct.getMessage(stream, { seq, next_by_subj: subject }) : undefined;
+    if (probe === null) got = 0;
+    else if (batched) {
       try {
-        const it = await jsm.direct.getBatch(stream, { seq, batch: BATCH, next_by_subj: subject });
+        const it = await jsm.direct.getBatch(stream, { seq, batch: BATCH, max_bytes: BATCH_BYTES, next_by_subj: subject });
         for await (const m of it) {
           if (past(m.seq)) {
             it.stop();
@@ -134,24 +145,26 @@ async function scan(
           got++;
         }
       } catch (err) {
-        const text = (err as Error).message;
-        if (/require server/i.test(text)) {
+        if (/require server/i.test((err as Error).message)) {
           batched = false; // an older server: one message per request
           continue;
         }
-        if (!/no message|not found/i.test(text)) throw err;
+        // A batch cut short by its timeout after some messages: carry on from where it stopped.
+        const short = got > 0 && /timeout/i.test(`${(err as Error).name} ${(err as Error).message}`);
+        if (!short && !none(err)) throw err;
       }
     } else {
-      const m = await jsm.direct.getMessage(stream, { seq, next_by_subj: subject });
+      const m = probe ?? (await jsm.direct.getMessage(stream, { seq, next_by_subj: subject }));
       if (m !== null && !past(m.seq)) {
         onMessage(m.data, m.seq);
         seq = m.seq + 1;
         got = 1;
       }
     }
+    idle = got === 0;
     if (got === 0) {
       if (o.until !== undefined || !(o.more?.() ?? false)) return;
-      await new Promise((r) => setTimeout(r, o.everyMs ?? 20));
+      await new Promise((r) => setTimeout(r, o.everyMs ?? 50));
     }
   }
 }
