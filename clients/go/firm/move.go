@@ -1,0 +1,51 @@
+package firm
+
+import (
+	"slices"
+
+	pb "github.com/stackelberg-market/clients/go/gen/stackelbergv1"
+)
+
+// CommittedTotal sums, per instance, the quantities committed by the earlier tiers of req (length
+// batch; zeros in tier 0). The wire carries no total: a firm sums `committed` itself.
+func CommittedTotal(req *pb.MoveRequest, batch int) []float64 {
+	total := make([]float64, batch)
+	for _, t := range req.GetCommitted() {
+		q := t.GetQuantities()
+		for j := range t.GetFirmIds() {
+			for i := 0; i < batch && (j*batch+i) < len(q); i++ {
+				total[i] += q[j*batch+i]
+			}
+		}
+	}
+	return total
+}
+
+// Row is row k (firm k) of a firm-major array of rows of length batch, or nil when the array does
+// not hold it (e.g. own_last_quantity and own_marginal_cost are empty unless the run needs them).
+func Row(values []float64, k, batch int) []float64 {
+	if k < 0 || (k+1)*batch > len(values) {
+		return nil
+	}
+	return values[k*batch : (k+1)*batch]
+}
+
+// ObservationColumn is column name of req's observation (B rows of RunParams.observation_names),
+// or nil when the run has no such column.
+func ObservationColumn(params *pb.RunParams, req *pb.MoveRequest, name string) []float64 {
+	names := params.GetObservationNames()
+	c := slices.Index(names, name)
+	if c < 0 {
+		return nil
+	}
+	obs := req.GetObservation()
+	batch := int(params.GetBatch())
+	if len(obs) != batch*len(names) {
+		return nil
+	}
+	col := make([]float64, batch)
+	for i := range col {
+		col[i] = obs[i*len(names)+c]
+	}
+	return col
+}
