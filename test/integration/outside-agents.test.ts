@@ -1,0 +1,86 @@
+/**
+ * Firms written in other languages against the TypeScript market and leader, with credentials:
+ * the Go best-response follower (clients/go/cmd/br-follower) plays every round of every instance
+ * at the Stackelberg equilibrium.
+ */
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { parseExperiment } from "../../services/config/index.js";
+import { equilibriaFor } from "../../services/report/equilibria.js";
+import { readRecord } from "../../services/report/record.js";
+import { ROOT, type Spawned, spawnCli, writeExperiment } from "../fixtures/cli.js";
+import { type SecureRun, startSecureRun } from "../fixtures/secure.js";
+import { spawn } from "node:child_process";
+
+const raw = {
+  name: "outside",
+  market: { demand: { kind: "linear", a: 120, b: 1.5 }, batch: 16, episodes: 150, deadlineMs: 5000 },
+  firms: [
+    { id: "leader", role: "leader", cost: { kind: "linear", c: 12 }, policy: { kind: "best-response" } },
+    { id: "follower", role: "follower", cost: { kind: "linear", c: 9 }, policy: { kind: "best-response" } },
+  ],
+};
+const exp = parseExperiment(raw);
+
+const spawned: Array<{ proc: import("node:child_process").ChildProcess }> = [];
+afterEach(() => {
+  for (const p of spawned.splice(0)) if (p.proc.exitCode === null && p.proc.signalCode === null) p.proc.kill("SIGKILL");
+});
+
+/** Runs a command as a child process, collecting its output. */
+function child(cmd: string, args: string[]): Spawned {
+  const proc = spawn(cmd, args, { stdio: ["ignore", "pipe", "pipe"] });
+  let out = "";
+  proc.stdout?.on("data", (b: Buffer) => (out += b.toString()));
+  proc.stderr?.on("data", (b: Buffer) => (out += b.toString()));
+  const s = { proc, output: () => out, exit: new Promise<number>((r) => proc.once("exit", (code) => r(code ?? 1))) };
+  spawned.push(s);
+  return s;
+}
+
+describe("outside agents", () => {
+  let bin: string;
+  const dirs: string[] = [];
+  beforeAll(() => {
+    const dir = mkdtempSync(join(tmpdir(), "stk-go-"));
+    dirs.push(dir);
+    bin = join(dir, "br-follower");
+    execFileSync("go", ["build", "-o", bin, "./cmd/br-follower"], { cwd: join(ROOT, "clients", "go"), stdio: "pipe" });
+  }, 180_000);
+  afterAll(() => {
+    for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  });
+
+  it("outside agents - the Go follower plays every round of every instance at the equilibrium (1e-9), with its own credentials", async () => {
+    const runId = "outside-go";
+    const sec: SecureRun = await startSecureRun(exp, runId);
+    try {
+      const cfg = writeExperiment(raw);
+      const args = ["--config", cfg, "--nats", sec.url, "--run", runId];
+      const market = spawnCli(["market", ...args, "--creds", sec.creds("market")]);
+      const leader = spawnCli(["firm", ...args, "--firm", "leader", "--creds", sec.creds("firm-leader")]);
+      spawned.push(market, leader);
+      const follower = child(bin, ["--nats", sec.url, "--run", runId, "--firm", "follower", "--creds", sec.creds("firm-follower")]);
+      const codes = await Promise.all([market.exit, leader.exit, follower.exit]);
+      expect(codes, `${market.output()}\n${follower.output()}`).toEqual([0, 0, 0]);
+      const eq = equilibriaFor(exp).stackelberg;
+      const want = exp.firms.map((f) => eq.firms.find((x) => x.id === f.id)!.quantity);
+      const spy = await sec.connectSpy();
+      const record = await readRecord(spy, runId);
+      await spy.close();
+      expect(record).toHaveLength(150);
+      for (const o of record) {
+        expect(o.absent ?? []).not.toContain(true);
+        const q = o.quantities ?? [];
+        exp.firms.forEach((_, f) => {
+          for (let i = 0; i < 16; i++) expect(Math.abs((q[f * 16 + i] as number) - want[f]!), `round ${o.round} firm ${f}`).toBeLessThan(1e-9 * want[f]!);
+        });
+      }
+    } finally {
+      await sec.stop();
+    }
+  });
+});
