@@ -1,8 +1,10 @@
 /**
  * Firms written in other languages against the TypeScript market and leader, with credentials:
- * the Go best-response follower (clients/go/cmd/br-follower) plays every round of every instance
- * at the Stackelberg equilibrium.
+ * the Go best-response follower (clients/go/cmd/br-follower) and the Python one
+ * (clients/python, `python -m stackelberg.examples.br_follower`, from the project's .venv that
+ * scripts/test.sh sets up) play every round of every instance at the Stackelberg equilibrium.
  */
+import { existsSync } from "node:fs";
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -54,8 +56,8 @@ describe("outside agents", () => {
     for (const d of dirs) rmSync(d, { recursive: true, force: true });
   });
 
-  it("outside agents - the Go follower plays every round of every instance at the equilibrium (1e-9), with its own credentials", async () => {
-    const runId = "outside-go";
+  /** Plays the run with the TypeScript market and leader and `follower` as the follower; checks every instance. */
+  async function play(runId: string, follower: (sec: SecureRun) => Spawned): Promise<void> {
     const sec: SecureRun = await startSecureRun(exp, runId);
     try {
       const cfg = writeExperiment(raw);
@@ -63,11 +65,11 @@ describe("outside agents", () => {
       const market = spawnCli(["market", ...args, "--creds", sec.creds("market")]);
       const leader = spawnCli(["firm", ...args, "--firm", "leader", "--creds", sec.creds("firm-leader")]);
       spawned.push(market, leader);
-      const follower = child(bin, ["--nats", sec.url, "--run", runId, "--firm", "follower", "--creds", sec.creds("firm-follower")]);
-      const codes = await Promise.all([market.exit, leader.exit, follower.exit]);
-      expect(codes, `${market.output()}\n${follower.output()}`).toEqual([0, 0, 0]);
+      const f = follower(sec);
+      const codes = await Promise.all([market.exit, leader.exit, f.exit]);
+      expect(codes, `${market.output()}\n${f.output()}`).toEqual([0, 0, 0]);
       const eq = equilibriaFor(exp).stackelberg;
-      const want = exp.firms.map((f) => eq.firms.find((x) => x.id === f.id)!.quantity);
+      const want = exp.firms.map((x) => eq.firms.find((y) => y.id === x.id)!.quantity);
       const spy = await sec.connectSpy();
       const record = await readRecord(spy, runId);
       await spy.close();
@@ -75,12 +77,24 @@ describe("outside agents", () => {
       for (const o of record) {
         expect(o.absent ?? []).not.toContain(true);
         const q = o.quantities ?? [];
-        exp.firms.forEach((_, f) => {
-          for (let i = 0; i < 16; i++) expect(Math.abs((q[f * 16 + i] as number) - want[f]!), `round ${o.round} firm ${f}`).toBeLessThan(1e-9 * want[f]!);
+        exp.firms.forEach((_, k) => {
+          for (let i = 0; i < 16; i++) expect(Math.abs((q[k * 16 + i] as number) - want[k]!), `round ${o.round} firm ${k}`).toBeLessThan(1e-9 * want[k]!);
         });
       }
     } finally {
       await sec.stop();
     }
+  }
+
+  it("outside agents - the Go follower plays every round of every instance at the equilibrium (1e-9), with its own credentials", async () => {
+    await play("outside-go", (sec) => child(bin, ["--nats", sec.url, "--run", "outside-go", "--firm", "follower", "--creds", sec.creds("firm-follower")]));
+  });
+
+  it("outside agents - the Python follower plays every round of every instance at the equilibrium (1e-9), with its own credentials", async () => {
+    const python = join(ROOT, ".venv", "bin", "python");
+    if (!existsSync(python)) throw new Error(`${python} is missing: run \`npm test\` (scripts/test.sh sets up .venv with clients/python)`);
+    await play("outside-py", (sec) =>
+      child(python, ["-m", "stackelberg.examples.br_follower", "--nats", sec.url, "--run", "outside-py", "--firm", "follower", "--creds", sec.creds("firm-follower")]),
+    );
   });
 });

@@ -1,0 +1,1 @@
+"""Runnable example firms (``python -m stackelberg.examples.br_follower``)."""

@@ -1,0 +1,1 @@
+"""Generated protobuf code (see clients/python/gen.sh)."""

@@ -1,0 +1,57 @@
+"""Fixtures: a real nats-server on a free loopback port."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[3]
+
+
+def nats_server_binary() -> str | None:
+    """$NATS_SERVER, the repo's .tools/bin/nats-server, /usr/sbin/nats-server, or nats-server on PATH."""
+    for cand in (os.environ.get("NATS_SERVER"), str(REPO / ".tools" / "bin" / "nats-server"), "/usr/sbin/nats-server"):
+        if cand and os.access(cand, os.X_OK):
+            return cand
+    return shutil.which("nats-server")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def nats_url() -> Iterator[str]:
+    binary = nats_server_binary()
+    if binary is None:
+        pytest.skip("no nats-server binary (.tools/bin/nats-server, /usr/sbin/nats-server, $NATS_SERVER)")
+    port = free_port()
+    proc = subprocess.Popen([binary, "-a", "127.0.0.1", "-p", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    err = proc.stderr.read().decode() if proc.stderr else ""
+                    pytest.fail(f"nats-server did not start: {err[-500:]}")
+                time.sleep(0.05)
+        yield f"nats://127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
