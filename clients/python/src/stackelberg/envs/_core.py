@@ -1,0 +1,154 @@
+"""Shared machinery of the environments: an asyncio loop in a background thread and one "seat"
+(a connected, registered :class:`~stackelberg.client.FirmClient`) per firm played from Python."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import AsyncIterator, Coroutine, Sequence
+from concurrent.futures import Future
+from typing import Any, Optional, TypeVar
+
+import numpy as np
+import numpy.typing as npt
+
+from .. import pb
+from ..client import Event, FirmClient, StackelbergError, committed_total
+
+T = TypeVar("T")
+
+Obs = npt.NDArray[np.float64]
+
+
+class RunEnded(StackelbergError):
+    """The market ended the run (END_OF_RUN): no more rounds to play."""
+
+
+class EnvProtocolError(StackelbergError):
+    """The market rejected a submission of the environment (the Reject's code and detail)."""
+
+
+class LoopThread:
+    """An asyncio event loop running in a daemon thread; :meth:`call` blocks until a coroutine is done."""
+
+    def __init__(self, name: str) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, name=name, daemon=True)
+        self.thread.start()
+
+    def call(self, coro: Coroutine[Any, Any, T], timeout: Optional[float] = None) -> T:
+        fut: Future[T] = asyncio.run_coroutine_threadsafe(coro, self.loop)
+        return fut.result(timeout)
+
+    def stop(self) -> None:
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(timeout=5)
+        if not self.thread.is_alive():
+            self.loop.close()
+
+
+class Seat:
+    """One firm played from Python: its client, its unanswered move request and the outcomes it saw."""
+
+    def __init__(self, client: FirmClient, timeout: float) -> None:
+        self.client = client
+        self.timeout = timeout
+        self.move: Optional[pb.MoveRequest] = None
+        self.outcomes: dict[int, pb.Outcome] = {}
+        self._events: Optional[AsyncIterator[Event]] = None
+        self.params: Optional[pb.RunParams] = None
+
+    @property
+    def firm_id(self) -> str:
+        return self.client.firm_id
+
+    async def start(self, preparing_only: bool = False) -> pb.RunParams:
+        await self.client.connect()
+        self.params = await self.client.register(preparing=True)
+        if not preparing_only:
+            await self.ready()
+        return self.params
+
+    async def ready(self) -> None:
+        await self.client.register(preparing=False)
+
+    async def _next(self) -> Event:
+        if self._events is None:
+            self._events = self.client.events()
+        try:
+            return await asyncio.wait_for(self._events.__anext__(), self.timeout)
+        except StopAsyncIteration:
+            raise RunEnded(f"end of run: {self.client.end_reason or 'no reason given'}") from None
+        except asyncio.TimeoutError:
+            raise StackelbergError(f"{self.firm_id}: no event from the market within {self.timeout:g} s") from None
+
+    def _take(self, ev: Event) -> None:
+        if isinstance(ev, pb.MoveRequest):
+            self.move = ev
+        elif isinstance(ev, pb.Outcome):
+            self.outcomes[int(ev.round)] = ev
+            for r in [r for r in self.outcomes if r < int(ev.round) - 64]:
+                del self.outcomes[r]
+        elif isinstance(ev, pb.Reject):
+            raise EnvProtocolError(f"{self.firm_id}: market rejected round {ev.round}: {pb.RejectCode.Name(ev.code)}: {ev.detail[:300]}")
+        # RunControl (START, PHASE_CHANGE, CHECKPOINT, REGISTER): nothing to do here.
+
+    async def next_move(self) -> pb.MoveRequest:
+        """This firm's unanswered move request, waiting for it if needed."""
+        while self.move is None:
+            self._take(await self._next())
+        return self.move
+
+    async def submit(self, quantities: Sequence[float]) -> int:
+        """Answers the pending move request; returns its round."""
+        m = self.move
+        if m is None:
+            raise StackelbergError(f"{self.firm_id}: no move request to answer")
+        self.move = None
+        await self.client.submit(int(m.round), quantities)
+        return int(m.round)
+
+    async def outcome(self, round: int) -> pb.Outcome:
+        """The outcome of ``round``, waiting for it if needed."""
+        while round not in self.outcomes:
+            self._take(await self._next())
+        return self.outcomes.pop(round)
+
+    async def close(self) -> None:
+        await self.client.close()
+
+
+def obs_columns(params: pb.RunParams) -> list[str]:
+    """The columns of an environment observation: the run's observation columns, then ``committed_total``."""
+    return [*params.observation_names, "committed_total"]
+
+
+def observation(params: pb.RunParams, move: pb.MoveRequest) -> Obs:
+    """The (B, k) observation of ``move``: RunParams.observation_names, then the per-instance total
+    quantity committed by earlier tiers (always 0 for tier 0)."""
+    B = int(params.batch)
+    k = len(params.observation_names)
+    out = np.zeros((B, k + 1), dtype=np.float64)
+    if k and len(move.observation) == B * k:
+        out[:, :k] = np.asarray(move.observation, dtype=np.float64).reshape(B, k)
+    out[:, k] = committed_total(move, B)
+    return out
+
+
+def own_row(params: pb.RunParams, outcome: pb.Outcome, firm_id: str, field: str) -> Obs:
+    """Firm ``firm_id``'s row (length B) of a firm-major Outcome array (``quantities`` or ``profits``)."""
+    B = int(params.batch)
+    j = list(outcome.firm_ids).index(firm_id)
+    values: Sequence[float] = getattr(outcome, field)
+    return np.asarray(values[j * B : (j + 1) * B], dtype=np.float64)
+
+
+def outcome_info(params: pb.RunParams, outcome: pb.Outcome, firm_id: str) -> dict[str, Any]:
+    """The deterministic part of an outcome for one firm (no round numbers or clocks)."""
+    j = list(outcome.firm_ids).index(firm_id)
+    return {
+        "prices": np.asarray(outcome.prices, dtype=np.float64),
+        "quantities": own_row(params, outcome, firm_id, "quantities"),
+        "profits": own_row(params, outcome, firm_id, "profits"),
+        "absent": bool(outcome.absent[j]) if j < len(outcome.absent) else False,
+    }
