@@ -327,12 +327,12 @@ export class FirmRuntime {
     if (c.kind === ControlKind.REGISTER) {
       if (this.ready) this.reRegister("market asked every firm to register");
     } else if (c.kind === ControlKind.END_OF_RUN) {
-      this.log.info({ reason: clip(c.reason, 300), failed: c.failed ?? false }, "end of run");
+      this.log.info({ reason: clip(c.reason, WIRE_LIMITS.detailChars), failed: c.failed ?? false }, "end of run");
       const reason = c.reason ?? "";
       // The outcome of the last round may still be in flight to observe(); the market publishes
       // END_OF_RUN after it, and NATS keeps order per connection, so it has been delivered.
       (this.ready ? this.checkpoint(`end:${Number(c.round ?? 0)}`) : Promise.resolve()).then(
-        () => (c.failed ? this.rejectFinished(new RuntimeFailure(`the run failed: ${clip(reason, 300)}`)) : this.resolveFinished(reason)),
+        () => (c.failed ? this.rejectFinished(new RuntimeFailure(`the run failed: ${clip(reason, WIRE_LIMITS.detailChars)}`)) : this.resolveFinished(reason)),
         (err: Error) => this.rejectFinished(err),
       );
     } else if (c.kind === ControlKind.CHECKPOINT) {

@@ -401,9 +401,8 @@ export class MarketService {
         this.rejectLog.warn(d.firmId, { firmId: clip(d.firmId), code: rejectName(d.code), detail: d.detail }, "submission rejected");
         // The id comes from a subject token; one our subject names cannot carry gets no reply.
         // A firm gets a bounded number of rejects per second: junk does not amplify into replies.
-        const send = isSubjectToken(d.firmId) && this.rejectBudget.take(d.firmId);
-        if (!send) this.stats.dropped++;
-        if (send)
+        if (!isSubjectToken(d.firmId) || !this.rejectBudget.take(d.firmId)) this.stats.dropped++;
+        else
           this.bus.publish(
             this.subj.reject(d.firmId),
             encode.reject({
@@ -609,7 +608,7 @@ export class MarketService {
         runId: this.subj.run,
         kind: ControlKind.END_OF_RUN,
         round: this.nextRound,
-        reason: `market stopped: ${clip(err.message, 300)}`,
+        reason: `market stopped: ${clip(err.message, WIRE_LIMITS.detailChars)}`,
         failed: true,
       }),
     );

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import type { Logger } from "pino";
 import { type Identity, NatsBus, runSubjects } from "../bus/index.js";
 import { authenticatorFrom } from "./credentials.js";
-import { credsFile } from "./identities.js";
+import { credsFile, identityName } from "./identities.js";
 import { ConfigError } from "../errors.js";
 
 /** The connection options every component command takes. */
@@ -49,15 +49,9 @@ export function checkSecurityFlags(f: ConnectFlags): void {
     if (file && !existsSync(file)) throw new ConfigError(`${flag} ${file}: no such file`);
 }
 
-/** Connects identity `who` (named `name` in the auth folder) of run `runId` as the flags say. */
-export async function connectAs(
-  f: ConnectFlags,
-  runId: string,
-  who: Identity,
-  name: string,
-  connName: string,
-  log: Logger,
-): Promise<NatsBus> {
+/** Connects identity `who` of run `runId` as the flags say (its file in an auth folder is `<identityName>.nk`). */
+export async function connectAs(f: ConnectFlags, runId: string, who: Identity, connName: string, log: Logger): Promise<NatsBus> {
+  const name = identityName(who);
   checkSecurityFlags(f);
   const subj = runSubjects(runId);
   let authenticator: ReturnType<typeof authenticatorFrom>["authenticator"] | undefined;

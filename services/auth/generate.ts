@@ -10,7 +10,7 @@ import { createUser } from "@nats-io/nkeys";
 import { maxPayloadFor, NATS_MAX_PAYLOAD_LIMIT, runSubjects } from "../bus/index.js";
 import type { Experiment } from "../config/index.js";
 import { ConfigError } from "../errors.js";
-import { observationNames } from "../../market/service/params.js";
+import { observationNames } from "../../market/service/index.js";
 import { credsFile, identitiesOf, type RunIdentity } from "./identities.js";
 import { renderServerConfig } from "./server-config.js";
 

@@ -20,23 +20,18 @@ export function credsFile(name: string): string {
   return `${name}.nk`;
 }
 
-/** Name of a firm's identity. */
-export function firmIdentityName(firmId: string): string {
-  return `firm-${firmId}`;
+/** Name of an identity in an auth folder: "market", "reader" or "firm-<id>". */
+export function identityName(who: Identity): string {
+  return who.role === "firm" ? `firm-${who.firmId}` : who.role;
 }
 
 /** Every identity of run `runId` of experiment `exp`, market first, then the reader, then firms in id order. */
 export function identitiesOf(exp: Experiment, runId: string): RunIdentity[] {
   const s = runSubjects(runId);
-  const who: Array<[string, Identity]> = [
-    ["market", { role: "market" }],
-    ["reader", { role: "reader" }],
-    ...exp.firms.map(
-      (f): [string, Identity] => [
-        firmIdentityName(f.id),
-        { role: "firm", firmId: f.id, tier: f.tier, ctde: isCtdeLearner(f.policy.kind) },
-      ],
-    ),
+  const who: Identity[] = [
+    { role: "market" },
+    { role: "reader" },
+    ...exp.firms.map((f): Identity => ({ role: "firm", firmId: f.id, tier: f.tier, ctde: isCtdeLearner(f.policy.kind) })),
   ];
-  return who.map(([name, identity]) => ({ name, identity, permissions: permissionsOf(s, identity), inbox: s.inbox(identity) }));
+  return who.map((identity) => ({ name: identityName(identity), identity, permissions: permissionsOf(s, identity), inbox: s.inbox(identity) }));
 }

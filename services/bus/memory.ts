@@ -1,4 +1,5 @@
 import type { Bus, BusMessage, BusSubscription, RecordAck, RecordOptions } from "./bus.js";
+import { tokensMatch as subjectMatches } from "./subjects.js";
 
 interface Sub {
   tokens: string[];
@@ -6,16 +7,6 @@ interface Sub {
   active: boolean;
 }
 
-/** NATS subject matching: `*` matches one token, `>` the remaining ones. */
-export function subjectMatches(pattern: string[], subject: string[]): boolean {
-  for (let i = 0; i < pattern.length; i++) {
-    const p = pattern[i];
-    if (p === ">") return subject.length > i;
-    if (i >= subject.length) return false;
-    if (p !== "*" && p !== subject[i]) return false;
-  }
-  return pattern.length === subject.length;
-}
 
 /**
  * An in-process bus with NATS semantics (asynchronous delivery in publication order, wildcards,

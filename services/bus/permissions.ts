@@ -12,9 +12,8 @@
  * own (see RECORD_IMPORTS): any JetStream request carries a reply subject the server answers on,
  * and in the run's account that could be a protocol subject.
  */
-import { subjectMatches as tokensMatch } from "./memory.js";
 import { MESSAGE_RULES, type MessageRule, type Party } from "./protocol.js";
-import type { Identity, RunSubjects } from "./subjects.js";
+import { type Identity, type RunSubjects, tokensMatch } from "./subjects.js";
 
 /** What one identity may publish and subscribe to. */
 export interface Permissions {

@@ -8,6 +8,17 @@ import { ConfigError } from "../errors.js";
 
 const TOKEN = /^[A-Za-z0-9_-]{1,64}$/;
 
+/** NATS subject matching on tokens: `*` matches one token, `>` one or more trailing ones. */
+export function tokensMatch(pattern: readonly string[], subject: readonly string[]): boolean {
+  for (let i = 0; i < pattern.length; i++) {
+    const p = pattern[i];
+    if (p === ">") return subject.length > i;
+    if (i >= subject.length) return false;
+    if (p !== "*" && p !== subject[i]) return false;
+  }
+  return pattern.length === subject.length;
+}
+
 /** True when `s` can be one subject token (no dots, spaces or wildcards). */
 export function isSubjectToken(s: string): boolean {
   return TOKEN.test(s);

@@ -1,7 +1,6 @@
 import { mkdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { FirmRuntime, makePolicyFactory } from "../../agents/index.js";
-import { firmIdentityName } from "../auth/index.js";
 import { type NatsBus, runSubjects } from "../bus/index.js";
 import { ConfigError, Interrupted } from "../errors.js";
 import { isCtdeLearner, loadExperiment } from "../config/index.js";
@@ -41,7 +40,7 @@ export async function firmCommand(o: FirmCommandOptions): Promise<void> {
   const buses: NatsBus[] = [];
   try {
     for (const f of firms)
-      buses.push(await connectAs(o, o.run, { role: "firm", firmId: f.id, tier: f.tier, ctde: isCtdeLearner(f.policy.kind) }, firmIdentityName(f.id), `stk-firm-${f.id}`, log));
+      buses.push(await connectAs(o, o.run, { role: "firm", firmId: f.id, tier: f.tier, ctde: isCtdeLearner(f.policy.kind) }, `stk-firm-${f.id}`, log));
   } catch (err) {
     await Promise.all(buses.map((b) => b.close()));
     throw err;

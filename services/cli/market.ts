@@ -1,8 +1,7 @@
-import { MarketService } from "../../market/service/index.js";
+import { MarketService, observationNames } from "../../market/service/index.js";
 import { largestMessageBytes, runSubjects } from "../bus/index.js";
 import { loadExperiment } from "../config/index.js";
 import { ConfigError } from "../errors.js";
-import { observationNames } from "../../market/service/index.js";
 import { checkSecurityFlags, type ConnectFlags, connectAs } from "../auth/index.js";
 import { rootLogger } from "../log.js";
 import { ensureRecordStream, readRecord, readStats, recordedRounds, streamSeq } from "../report/record.js";
@@ -20,7 +19,7 @@ export async function marketCommand(o: MarketCommandOptions): Promise<void> {
   runSubjects(o.run); // a bad run id is refused before connecting
   const exp = loadExperiment(o.config);
   const log = rootLogger("market");
-  const bus = await connectAs(o, o.run, { role: "market" }, "market", `stk-market-${o.run}`, log);
+  const bus = await connectAs(o, o.run, { role: "market" }, `stk-market-${o.run}`, log);
   // The largest message of a round must fit the server's max_payload (stackelberg auth sizes it).
   const largest = largestMessageBytes(exp.market.batch, exp.firms.length, observationNames(exp).length);
   const maxPayload = bus.nc.info?.max_payload ?? 1_048_576;

@@ -134,7 +134,7 @@ export async function runExperiment(configFile: string | undefined, o: RunOption
     ];
     const flags = { nats: url, ...(creds ? { creds } : { insecure: true }), ...tlsFlags };
     // The launcher only reads the record (the market creates the stream).
-    bus = await connectAs(flags, runId, { role: "reader" }, "reader", `stk-launcher-${runId}`, o.logger);
+    bus = await connectAs(flags, runId, { role: "reader" }, `stk-launcher-${runId}`, o.logger);
     // Without credentials the server has one account: the reader reads the stream directly.
     const jsm = await recordManager(bus.nc, runId, creds !== undefined);
 

@@ -12,7 +12,7 @@ import { readFileSync } from "node:fs";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { startNatsServer, type LocalNats } from "../../services/launcher/nats-server.js";
 import { readRecord } from "../../services/report/record.js";
-import { type Spawned, spawnCli, writeExperiment } from "../fixtures/cli.js";
+import { killLeftovers, spawnCli, writeExperiment } from "../fixtures/cli.js";
 
 const raw = {
   name: "deploy",
@@ -27,14 +27,7 @@ const cleanup: Array<() => Promise<void> | void> = [];
 afterAll(async () => {
   for (const c of cleanup.reverse()) await c();
 });
-const spawned: Spawned[] = [];
-afterEach(() => {
-  for (const p of spawned.splice(0)) if (p.proc.exitCode === null && p.proc.signalCode === null) p.proc.kill("SIGKILL");
-});
-const track = (p: Spawned) => {
-  spawned.push(p);
-  return p;
-};
+afterEach(killLeftovers);
 
 /** A CA, a server certificate for 127.0.0.1 and localhost, and a client certificate, made with openssl. */
 function makePki() {
@@ -77,8 +70,8 @@ describe("deploy", () => {
     const cfg = writeExperiment(raw);
     const tls = ["--tls-ca", pki.ca, "--tls-cert", pki.clientCert, "--tls-key", pki.clientKey];
     const common = ["--config", cfg, "--nats", url, "--run", "tls-1", ...tls, "--creds", join(authDir, "auth")];
-    const market = track(spawnCli(["market", ...common]));
-    const firms = ["leader", "follower"].map((id) => track(spawnCli(["firm", ...common, "--firm", id])));
+    const market = spawnCli(["market", ...common]);
+    const firms = ["leader", "follower"].map((id) => spawnCli(["firm", ...common, "--firm", id]));
     const codes = await Promise.all([market.exit, ...firms.map((f) => f.exit)]);
     expect(codes, market.output()).toEqual([0, 0, 0]);
     const seed = new TextEncoder().encode(readFileSync(join(authDir, "auth", "reader.nk"), "utf8").trim());
@@ -99,7 +92,7 @@ describe("deploy", () => {
     const server = await serve(authDir);
     const url = `tls://127.0.0.1:${server.port}`;
     const tls = ["--tls-ca", pki.ca, "--tls-cert", pki.clientCert, "--tls-key", pki.clientKey];
-    const run = track(spawnCli(["run", writeExperiment(raw), "--nats", url, "--auth", join(authDir, "auth"), ...tls, "--out", join(authDir, "out"), "--no-progress"]));
+    const run = spawnCli(["run", writeExperiment(raw), "--nats", url, "--auth", join(authDir, "auth"), ...tls, "--out", join(authDir, "out"), "--no-progress"]);
     expect(await run.exit, run.output()).toBe(0);
     expect(run.output()).toMatch(/run tls-2: 40 rounds/);
   });
@@ -108,12 +101,12 @@ describe("deploy", () => {
     const authDir = await auth(["--run", "ext-1"]);
     const server = await serve(authDir);
     const out = join(authDir, "out");
-    const run = track(spawnCli(["run", writeExperiment(raw), "--nats", server.url, "--auth", join(authDir, "auth"), "--out", out, "--no-progress"]));
+    const run = spawnCli(["run", writeExperiment(raw), "--nats", server.url, "--auth", join(authDir, "auth"), "--out", out, "--no-progress"]);
     expect(await run.exit, run.output()).toBe(0);
     expect(run.output()).toMatch(/run ext-1: 40 rounds/);
     expect(run.output()).toMatch(/leader: quantity 45\.0000/);
     // Without credentials the same server refuses the launcher.
-    const bare = track(spawnCli(["run", writeExperiment(raw), "--nats", server.url, "--insecure", "--no-progress", "--out", join(authDir, "out2")]));
+    const bare = spawnCli(["run", writeExperiment(raw), "--nats", server.url, "--insecure", "--no-progress", "--out", join(authDir, "out2")]);
     expect(await bare.exit).toBe(2);
     expect(bare.output()).toMatch(/stackelberg: the NATS server at .* refused this component's credentials/);
   });

@@ -5,18 +5,10 @@
 import { connect } from "@nats-io/transport-node";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { decode, runSubjects } from "../../services/bus/index.js";
-import { type Spawned, spawnCli as spawn, writeExperiment } from "../fixtures/cli.js";
+import { killLeftovers, spawnCli, writeExperiment } from "../fixtures/cli.js";
 import { startTestNats, type TestNats } from "../fixtures/nats.js";
 
-const spawned: Spawned[] = [];
-const spawnCli = (args: string[]) => {
-  const p = spawn(args);
-  spawned.push(p);
-  return p;
-};
-afterEach(() => {
-  for (const p of spawned.splice(0)) if (p.proc.exitCode === null && p.proc.signalCode === null) p.proc.kill("SIGKILL");
-});
+afterEach(killLeftovers);
 
 let nats: TestNats;
 beforeAll(async () => {

@@ -3,17 +3,15 @@
  * started by the launcher. Small budgets: the convergence figures come from experiments/ (see README).
  */
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { jetstreamManager } from "@nats-io/jetstream";
-import { createUser } from "@nats-io/nkeys";
-import { connect, nkeyAuthenticator } from "@nats-io/transport-node";
 import { describe, expect, it } from "vitest";
-import { readRunAuth, renderServerConfig } from "../../services/auth/index.js";
+import { readRunAuth } from "../../services/auth/index.js";
 import { runSubjects } from "../../services/bus/index.js";
-import { startNatsServer } from "../../services/launcher/nats-server.js";
 import { spawnCli, writeExperiment } from "../fixtures/cli.js";
+import { startRunServer } from "../fixtures/secure.js";
 
 const ppoDuopoly = (episodes: number, checkpointEvery = 0, deadlineMs = 30000) =>
   writeExperiment({
@@ -143,25 +141,15 @@ describe("learning run", () => {
     // The run's own server configuration (its stream lives in the run's account), plus an admin
     // identity of this test's in that account that may edit the stream.
     const runId = JSON.parse(readFileSync(join(out, "run.json"), "utf8")).runId as string;
-    const manifest = readRunAuth(join(out, "auth"));
-    const admin = createUser();
-    const conf = join(out, "admin.conf");
-    writeFileSync(
-      conf,
-      renderServerConfig({
-        runId,
-        listen: "127.0.0.1:4222",
-        maxPayload: manifest.maxPayload,
-        storeDir: join(out, "nats-store"),
-        identities: [
-          ...manifest.identities,
-          { name: "admin", identity: { role: "market" }, inbox: "_INBOX.admin", publicKey: admin.getPublicKey(), permissions: { publish: ["$JS.API.>"], subscribe: ["_INBOX.admin.>"] } },
-        ],
-      }),
-    );
-    const store = await startNatsServer({ configFile: conf });
+    const { server: store, connectAdmin } = await startRunServer({
+      runId,
+      manifest: readRunAuth(join(out, "auth")),
+      storeDir: join(out, "nats-store"),
+      confFile: join(out, "admin.conf"),
+      subscribe: [],
+    });
     try {
-      const nc = await connect({ servers: store.url, authenticator: nkeyAuthenticator(admin.getSeed()), inboxPrefix: "_INBOX.admin" });
+      const nc = await connectAdmin();
       const jsm = await jetstreamManager(nc);
       const s = runSubjects(runId);
       const last = await jsm.streams.getMessage(s.stream, { last_by_subj: s.stats });

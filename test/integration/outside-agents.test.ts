@@ -13,9 +13,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { parseExperiment } from "../../services/config/index.js";
 import { equilibriaFor } from "../../services/report/equilibria.js";
 import { readRecord } from "../../services/report/record.js";
-import { ROOT, type Spawned, spawnCli, writeExperiment } from "../fixtures/cli.js";
+import { killLeftovers, ROOT, type Spawned, spawnCli, spawnProcess, writeExperiment } from "../fixtures/cli.js";
 import { type SecureRun, startSecureRun } from "../fixtures/secure.js";
-import { spawn } from "node:child_process";
 
 const raw = {
   name: "outside",
@@ -27,21 +26,7 @@ const raw = {
 };
 const exp = parseExperiment(raw);
 
-const spawned: Array<{ proc: import("node:child_process").ChildProcess }> = [];
-afterEach(() => {
-  for (const p of spawned.splice(0)) if (p.proc.exitCode === null && p.proc.signalCode === null) p.proc.kill("SIGKILL");
-});
-
-/** Runs a command as a child process, collecting its output. */
-function child(cmd: string, args: string[]): Spawned {
-  const proc = spawn(cmd, args, { stdio: ["ignore", "pipe", "pipe"] });
-  let out = "";
-  proc.stdout?.on("data", (b: Buffer) => (out += b.toString()));
-  proc.stderr?.on("data", (b: Buffer) => (out += b.toString()));
-  const s = { proc, output: () => out, exit: new Promise<number>((r) => proc.once("exit", (code) => r(code ?? 1))) };
-  spawned.push(s);
-  return s;
-}
+afterEach(killLeftovers);
 
 describe("outside agents", () => {
   let bin: string;
@@ -64,7 +49,6 @@ describe("outside agents", () => {
       const args = ["--config", cfg, "--nats", sec.url, "--run", runId];
       const market = spawnCli(["market", ...args, "--creds", sec.creds("market")]);
       const leader = spawnCli(["firm", ...args, "--firm", "leader", "--creds", sec.creds("firm-leader")]);
-      spawned.push(market, leader);
       const f = follower(sec);
       const codes = await Promise.all([market.exit, leader.exit, f.exit]);
       expect(codes, `${market.output()}\n${f.output()}`).toEqual([0, 0, 0]);
@@ -87,14 +71,14 @@ describe("outside agents", () => {
   }
 
   it("outside agents - the Go follower plays every round of every instance at the equilibrium (1e-9), with its own credentials", async () => {
-    await play("outside-go", (sec) => child(bin, ["--nats", sec.url, "--run", "outside-go", "--firm", "follower", "--creds", sec.creds("firm-follower")]));
+    await play("outside-go", (sec) => spawnProcess(bin, ["--nats", sec.url, "--run", "outside-go", "--firm", "follower", "--creds", sec.creds("firm-follower")]));
   });
 
   it("outside agents - the Python follower plays every round of every instance at the equilibrium (1e-9), with its own credentials", async () => {
     const python = join(ROOT, ".venv", "bin", "python");
     if (!existsSync(python)) throw new Error(`${python} is missing: run \`npm test\` (scripts/test.sh sets up .venv with clients/python)`);
     await play("outside-py", (sec) =>
-      child(python, ["-m", "stackelberg.examples.br_follower", "--nats", sec.url, "--run", "outside-py", "--firm", "follower", "--creds", sec.creds("firm-follower")]),
+      spawnProcess(python, ["-m", "stackelberg.examples.br_follower", "--nats", sec.url, "--run", "outside-py", "--firm", "follower", "--creds", sec.creds("firm-follower")]),
     );
   });
 });

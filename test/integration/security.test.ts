@@ -12,7 +12,7 @@ import { Rng } from "../../market/economics/index.js";
 import { ControlKind, decode, encode, PROTOCOL_VERSION, Role, runSubjects } from "../../services/bus/index.js";
 import { parseExperiment } from "../../services/config/index.js";
 import { readRecord, recordManager } from "../../services/report/record.js";
-import { type Spawned, spawnCli, writeExperiment } from "../fixtures/cli.js";
+import { killLeftovers, type Spawned, spawnCli, writeExperiment } from "../fixtures/cli.js";
 import { type SecureRun, startSecureRun } from "../fixtures/secure.js";
 
 const raw = {
@@ -27,11 +27,7 @@ const raw = {
 const exp = parseExperiment(raw);
 const MARK = "FORGED-BY-ATTACKER";
 
-const spawned: Spawned[] = [];
-afterEach(() => {
-  // A failed test must not leave processes behind.
-  for (const p of spawned.splice(0)) if (p.proc.exitCode === null && p.proc.signalCode === null) p.proc.kill("SIGKILL");
-});
+afterEach(killLeftovers);
 
 /** The run's processes, each with its own credentials. */
 function startProcesses(sec: SecureRun, runId: string, env: Record<string, string> = {}): { market: Spawned; firms: Spawned[] } {
@@ -39,7 +35,6 @@ function startProcesses(sec: SecureRun, runId: string, env: Record<string, strin
   const args = ["--config", cfg, "--nats", sec.url, "--run", runId];
   const market = spawnCli(["market", ...args, "--creds", sec.creds("market")], env);
   const firms = ["leader", "follower"].map((id) => spawnCli(["firm", ...args, "--firm", id, "--creds", sec.creds(`firm-${id}`)], env));
-  spawned.push(market, ...firms);
   return { market, firms };
 }
 

@@ -23,6 +23,20 @@ def nats_server_binary() -> str | None:
     return shutil.which("nats-server")
 
 
+def wait_for_port(port: int, proc: subprocess.Popen[bytes], timeout: float = 10) -> None:
+    """Returns once something accepts connections on 127.0.0.1:`port`; fails if `proc` exits first or time runs out."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                err = proc.stderr.read().decode() if proc.stderr else ""
+                pytest.fail(f"nats-server did not start: {err[-500:]}")
+            time.sleep(0.05)
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -37,16 +51,7 @@ def nats_url() -> Iterator[str]:
     port = free_port()
     proc = subprocess.Popen([binary, "-a", "127.0.0.1", "-p", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    err = proc.stderr.read().decode() if proc.stderr else ""
-                    pytest.fail(f"nats-server did not start: {err[-500:]}")
-                time.sleep(0.05)
+        wait_for_port(port, proc)
         yield f"nats://127.0.0.1:{port}"
     finally:
         proc.terminate()

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { MemoryBus } from "../../../services/bus/index.js";
-import { subjectMatches } from "../../../services/bus/memory.js";
+import { tokensMatch as subjectMatches } from "../../../services/bus/subjects.js";
 
 describe("memory bus", () => {
   it("memory bus - wildcards follow NATS semantics", () => {
