@@ -3,6 +3,7 @@
  * observes outcomes. Fixed, oracle and learning policies all implement it.
  */
 import type { CostSpec, DemandSpec } from "../market/economics/index.js";
+import type { ObservationColumn } from "../services/bus/index.js";
 
 /** What a policy knows about the run (from the market's RegisterReply). */
 export interface RunView {
@@ -21,7 +22,8 @@ export interface RunView {
   seed: number;
   /** Every firm of the run, sorted by id. */
   firms: { id: string; tier: number; cost: CostSpec }[];
-  observationNames: string[];
+  /** The columns of each observation row (RunParams.observation_columns; may hold values of a newer contract). */
+  observationColumns: ObservationColumn[];
 }
 
 /** One move request, seen by one firm. */
@@ -31,7 +33,7 @@ export interface ActContext {
   step: number;
   episodeEnd: boolean;
   phase: string;
-  /** Row-major B x observationNames.length. */
+  /** Row-major B x observationColumns.length. */
   observation: Float64Array;
   /** Earlier tiers' total per instance (zeros for leaders). */
   committedTotal: Float64Array;

@@ -52,7 +52,7 @@ const RUN_PARAMS = {
   maxMisses: 3,
   firms: [FOLLOWER_B, FOLLOWER_C, LEADER],
   seed: U64_MAX,
-  observationNames: ["demand_shift", "last_price", "last_total_quantity", "step_fraction"],
+  observationColumns: ["DEMAND_SHIFT", "LAST_PRICE", "LAST_TOTAL_QUANTITY", "STEP_FRACTION"],
 };
 const ROUND_STATS = {
   round: BIG_ROUND,
@@ -92,6 +92,8 @@ const CASES = {
   FirmInfo: { leader: LEADER, follower: FOLLOWER_C },
   RunParams: {
     full: RUN_PARAMS,
+    // A column from a newer contract (value 99): every codec keeps it as a number, byte for byte.
+    future_column: { runId: "future", batch: 1, observationColumns: ["LAST_PRICE", 99] },
     constant_elasticity: {
       runId: "ce-run",
       batch: 1,

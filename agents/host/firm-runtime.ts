@@ -10,6 +10,8 @@ import {
   type BusSubscription,
   clip,
   ControlKind,
+  costFromMsg,
+  demandFromMsg,
   decode,
   encode,
   type MoveRequest,
@@ -25,7 +27,6 @@ import {
 import { RateLimitedLog } from "../../services/log.js";
 import { marginalCost } from "../../market/economics/index.js";
 import { ProtocolError, RuntimeFailure } from "../../services/errors.js";
-import { costFromMsg, demandFromMsg } from "../../market/service/params.js";
 import type { ActContext, Policy, RunView } from "../policy.js";
 
 export interface FirmRuntimeOptions {
@@ -129,7 +130,7 @@ export class FirmRuntime {
       adjustmentCost: p.adjustmentCost ?? 0,
       seed: Number(p.seed ?? 0),
       firms: (p.firms ?? []).map((f) => ({ id: f.firmId ?? "", tier: f.tier ?? 0, cost: costFromMsg(f.cost ?? {}) })),
-      observationNames: p.observationNames ?? [],
+      observationColumns: p.observationColumns ?? [],
     };
     this.lastQuantity = new Float64Array(this.view.batch);
     const me = this.view.firms.find((f) => f.id === firmId);
@@ -218,7 +219,7 @@ export class FirmRuntime {
     const k = ids.indexOf(this.opts.firmId);
     if (k < 0) return; // evicted or not expected this round
     const B = this.view.batch;
-    const C = this.view.observationNames.length;
+    const C = this.view.observationColumns.length;
     if ((m.observation ?? []).length !== B * C || (m.batch ?? 0) !== B) {
       this.wireLog.warn("MoveRequest", { round: Number(m.round ?? 0), batch: m.batch ?? 0 }, "move request does not match the run's batch; ignored");
       return;

@@ -6,6 +6,7 @@
  */
 import { price } from "../../market/economics/demand.js";
 import { totalCost } from "../../market/economics/costs.js";
+import { ObservationColumn } from "../../services/bus/index.js";
 import type { ActContext, RunView } from "../policy.js";
 
 /** Typical price level: the demand level for linear and exponential demand. */
@@ -43,21 +44,21 @@ export class Features {
   private readonly pScale: number;
 
   constructor(private readonly run: RunView) {
-    this.obsCols = run.observationNames.length;
+    this.obsCols = run.observationColumns.length;
     this.pScale = priceScale(run);
     const q = run.quantityMax;
     this.scales = new Float64Array(this.obsCols);
     this.centers = new Float64Array(this.obsCols);
-    run.observationNames.forEach((name, j) => {
+    run.observationColumns.forEach((column, j) => {
       // Map each known column to roughly [-1, 1]; unknown columns pass through.
       const [s, c] =
-        name === "demand_shift"
+        column === ObservationColumn.DEMAND_SHIFT
           ? [this.pScale, 0]
-          : name === "last_price"
+          : column === ObservationColumn.LAST_PRICE
             ? [this.pScale / 2, 1]
-            : name === "last_total_quantity"
+            : column === ObservationColumn.LAST_TOTAL_QUANTITY
               ? [q / 2, 1]
-              : name === "step_fraction"
+              : column === ObservationColumn.STEP_FRACTION
                 ? [0.5, 1]
                 : [1, 0];
       this.scales[j] = s;

@@ -5,6 +5,7 @@
  * best-response firms everywhere the run reproduces the solver's equilibrium: the baseline.
  */
 import { type CostSpec, type EqFirm, marginalCost, solveSubgame } from "../../market/economics/index.js";
+import { columnIndex, ObservationColumn } from "../../services/bus/index.js";
 import type { ActContext, Policy, RunView } from "../policy.js";
 
 export class BestResponsePolicy implements Policy {
@@ -21,8 +22,8 @@ export class BestResponsePolicy implements Policy {
 
   act(ctx: ActContext): Float64Array {
     const B = this.run.batch;
-    const cols = this.run.observationNames.length;
-    const shiftCol = this.run.observationNames.indexOf("demand_shift");
+    const cols = this.run.observationColumns.length;
+    const shiftCol = columnIndex(this.run.observationColumns, ObservationColumn.DEMAND_SHIFT);
     for (let i = 0; i < B; i++) {
       const shift = shiftCol >= 0 ? (ctx.observation[i * cols + shiftCol] as number) : 0;
       const committed = ctx.committedTotal[i] as number;

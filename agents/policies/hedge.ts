@@ -10,6 +10,7 @@
 import { totalCost } from "../../market/economics/costs.js";
 import { price } from "../../market/economics/demand.js";
 import { Rng, type RngState } from "../../market/economics/rng.js";
+import { columnIndex, ObservationColumn } from "../../services/bus/index.js";
 import type { PolicyConfig } from "../../services/config/index.js";
 import { ConfigError } from "../../services/errors.js";
 import { readCheckpoint, writeCheckpoint } from "../learning/checkpoint.js";
@@ -119,8 +120,8 @@ export class HedgePolicy implements Policy {
       for (let i = 0; i < B; i++) out[i] = this.rng.uniform(0, this.run.quantityMax);
       return out;
     }
-    const cols = this.run.observationNames.length;
-    const shiftCol = this.run.observationNames.indexOf("demand_shift");
+    const cols = this.run.observationColumns.length;
+    const shiftCol = columnIndex(this.run.observationColumns, ObservationColumn.DEMAND_SHIFT);
     const context = new Int32Array(B);
     const shift = new Float64Array(B);
     const cache = new Map<number, Float64Array>();

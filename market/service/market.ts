@@ -10,6 +10,7 @@ import {
   type Bus,
   type BusMessage,
   ControlKind,
+  ObservationColumn,
   decode,
   detail,
   encode,
@@ -42,7 +43,7 @@ import {
   advanceState,
   Rng,
 } from "../economics/index.js";
-import { type ObservationName, observationNames, runParams } from "./params.js";
+import { observationColumns, runParams } from "./params.js";
 import { Budget } from "./budget.js";
 import { RoundRecorder } from "./recorder.js";
 import { type ClaimedRole, type Decision, RoundMachine } from "./round-machine.js";
@@ -103,7 +104,7 @@ export class MarketService {
   private readonly B: number;
   private readonly F: number;
   private observation: Float64Array;
-  private readonly columns: ObservationName[];
+  private readonly columns: ObservationColumn[];
   /** Firm indexes and ids of each tier (firm-id order). */
   private readonly tierMembers: number[][];
   private readonly tierIds: string[][];
@@ -165,7 +166,7 @@ export class MarketService {
     this.rng = Rng.fromName(this.exp.seed, "market-shocks");
     this.result = allocClearResult(this.F, this.B);
     this.phases = phasesOf(this.exp);
-    this.columns = observationNames(this.exp);
+    this.columns = observationColumns(this.exp);
     this.tierMembers = Array.from({ length: this.exp.tiers }, (_, t) =>
       this.exp.firms.flatMap((f, i) => (f.tier === t ? [i] : [])),
     );
@@ -381,15 +382,15 @@ export class MarketService {
     this.resetAtEpisodeStart(round);
     const C = this.columns.length;
     const o = this.observation;
-    this.columns.forEach((name, j) => {
+    this.columns.forEach((column, j) => {
       const src =
-        name === "demand_shift"
+        column === ObservationColumn.DEMAND_SHIFT
           ? this.state.shift
-          : name === "last_price"
+          : column === ObservationColumn.LAST_PRICE
             ? this.lastPrice
-            : name === "last_total_quantity"
+            : column === ObservationColumn.LAST_TOTAL_QUANTITY
               ? this.lastTotal
-              : undefined;
+              : undefined; // STEP_FRACTION
       for (let i = 0; i < this.B; i++) o[i * C + j] = src ? (src[i] as number) : step / T;
     });
   }

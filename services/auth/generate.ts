@@ -10,7 +10,7 @@ import { createUser } from "@nats-io/nkeys";
 import { maxPayloadFor, NATS_MAX_PAYLOAD_LIMIT, runSubjects } from "../bus/index.js";
 import type { Experiment } from "../config/index.js";
 import { ConfigError } from "../errors.js";
-import { observationNames } from "../../market/service/index.js";
+import { observationColumns } from "../../market/service/index.js";
 import { credsFile, identitiesOf, type RunIdentity } from "./identities.js";
 import { renderServerConfig } from "./server-config.js";
 
@@ -33,7 +33,7 @@ export interface AuthOptions {
 
 /** The max_payload run `exp` needs, or a ConfigError naming what to lower. */
 export function runMaxPayload(exp: Experiment): number {
-  const mp = maxPayloadFor(exp.market.batch, exp.firms.length, observationNames(exp).length);
+  const mp = maxPayloadFor(exp.market.batch, exp.firms.length, observationColumns(exp).length);
   if (mp > NATS_MAX_PAYLOAD_LIMIT)
     throw new ConfigError(
       `market.batch ${exp.market.batch} with ${exp.firms.length} firms needs messages of about ${Math.round(mp / 1048576)} MiB, above NATS's 64 MiB limit; lower market.batch`,

@@ -1,5 +1,16 @@
 export type { Bus, BusMessage, BusSubscription, RecordAck, RecordOptions } from "./bus.js";
 export * from "./codec.js";
+export {
+  columnIndex,
+  columnName,
+  costFromMsg,
+  costMsg,
+  demandFromMsg,
+  demandMsg,
+  OBSERVATION_COLUMNS,
+  ObservationColumn,
+  observationColumn,
+} from "./contract.js";
 export { MemoryBus } from "./memory.js";
 export { NatsBus, type NatsBusOptions } from "./nats.js";
 export {

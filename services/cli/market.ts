@@ -1,4 +1,4 @@
-import { MarketService, observationNames } from "../../market/service/index.js";
+import { MarketService, observationColumns } from "../../market/service/index.js";
 import { largestMessageBytes, runSubjects } from "../bus/index.js";
 import { loadExperiment } from "../config/index.js";
 import { ConfigError } from "../errors.js";
@@ -21,7 +21,7 @@ export async function marketCommand(o: MarketCommandOptions): Promise<void> {
   const log = rootLogger("market");
   const bus = await connectAs(o, o.run, { role: "market" }, `stk-market-${o.run}`, log);
   // The largest message of a round must fit the server's max_payload (stackelberg auth sizes it).
-  const largest = largestMessageBytes(exp.market.batch, exp.firms.length, observationNames(exp).length);
+  const largest = largestMessageBytes(exp.market.batch, exp.firms.length, observationColumns(exp).length);
   const maxPayload = bus.nc.info?.max_payload ?? 1_048_576;
   if (largest > maxPayload) {
     await bus.close();

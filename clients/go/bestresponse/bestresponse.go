@@ -155,7 +155,7 @@ func (p *Policy) Move(_ context.Context, req *pb.MoveRequest) ([]float64, error)
 		return nil, fmt.Errorf("firm %s is not in the move request's tier", p.firmID)
 	}
 	S := firm.CommittedTotal(req, batch)
-	shift := firm.ObservationColumn(p.params, req, "demand_shift")
+	shift := firm.ObservationColumn(p.params, req, pb.ObservationColumn_DEMAND_SHIFT)
 	kappa := p.params.GetAdjustmentCost()
 	out := make([]float64, batch)
 	tier := make([]Firm, len(ids))

@@ -84,7 +84,7 @@ func TestPolicy(t *testing.T) {
 		&pb.FirmInfo{FirmId: "f2", Role: pb.Role_ROLE_FOLLOWER, Tier: 1, Cost: linCost(16)},
 		&pb.FirmInfo{FirmId: "leader", Role: pb.Role_ROLE_LEADER, Tier: 0, Cost: linCost(10)},
 	)
-	p.ObservationNames = []string{"demand_shift", "last_price"}
+	p.ObservationColumns = []pb.ObservationColumn{pb.ObservationColumn_DEMAND_SHIFT, pb.ObservationColumn_LAST_PRICE}
 	pol, err := New(p, "f1")
 	if err != nil {
 		t.Fatal(err)

@@ -434,7 +434,7 @@ func (c *Client) onMove(ctx context.Context, h Handler, data []byte) error {
 	}
 	params := c.Params()
 	batch := int(params.GetBatch())
-	cols := len(params.GetObservationNames())
+	cols := len(params.GetObservationColumns())
 	if int(req.GetBatch()) != batch || len(req.GetObservation()) != batch*cols {
 		c.log.Warn("move request does not match the run's batch; ignored", "round", req.GetRound(), "batch", req.GetBatch())
 		return nil

@@ -408,3 +408,25 @@ func TestRegisterGivesUpWithContext(t *testing.T) {
 		t.Fatalf("Register without a market = %v, want context.DeadlineExceeded", err)
 	}
 }
+
+func TestColumnNamesComeFromTheContract(t *testing.T) {
+	cases := map[pb.ObservationColumn]string{
+		pb.ObservationColumn_DEMAND_SHIFT:                   "demand_shift",
+		pb.ObservationColumn_LAST_TOTAL_QUANTITY:            "last_total_quantity",
+		pb.ObservationColumn(99):                            "column_99",
+		pb.ObservationColumn_OBSERVATION_COLUMN_UNSPECIFIED: "column_0",
+	}
+	for c, want := range cases {
+		if got := firm.ColumnName(c); got != want {
+			t.Errorf("ColumnName(%d) = %q, want %q", c, got, want)
+		}
+	}
+	params := &pb.RunParams{Batch: 2, ObservationColumns: []pb.ObservationColumn{pb.ObservationColumn_LAST_PRICE, pb.ObservationColumn_DEMAND_SHIFT}}
+	req := &pb.MoveRequest{Observation: []float64{50, 1.5, 49, -2}}
+	if got := firm.ObservationColumn(params, req, pb.ObservationColumn_DEMAND_SHIFT); len(got) != 2 || got[0] != 1.5 || got[1] != -2 {
+		t.Errorf("DEMAND_SHIFT column = %v, want [1.5 -2]", got)
+	}
+	if got := firm.ObservationColumn(params, req, pb.ObservationColumn_STEP_FRACTION); got != nil {
+		t.Errorf("a column the run does not carry = %v, want nil", got)
+	}
+}

@@ -1,7 +1,9 @@
 package firm
 
 import (
+	"fmt"
 	"slices"
+	"strings"
 
 	pb "github.com/stackelberg-market/clients/go/gen/stackelbergv1"
 )
@@ -30,22 +32,32 @@ func Row(values []float64, k, batch int) []float64 {
 	return values[k*batch : (k+1)*batch]
 }
 
-// ObservationColumn is column name of req's observation (B rows of RunParams.observation_names),
-// or nil when the run has no such column.
-func ObservationColumn(params *pb.RunParams, req *pb.MoveRequest, name string) []float64 {
-	names := params.GetObservationNames()
-	c := slices.Index(names, name)
+// ObservationColumn is column `column` of req's observation (B rows of
+// RunParams.observation_columns), or nil when the run does not carry that column.
+func ObservationColumn(params *pb.RunParams, req *pb.MoveRequest, column pb.ObservationColumn) []float64 {
+	columns := params.GetObservationColumns()
+	c := slices.Index(columns, column)
 	if c < 0 {
 		return nil
 	}
 	obs := req.GetObservation()
 	batch := int(params.GetBatch())
-	if len(obs) != batch*len(names) {
+	if len(obs) != batch*len(columns) {
 		return nil
 	}
 	col := make([]float64, batch)
 	for i := range col {
-		col[i] = obs[i*len(names)+c]
+		col[i] = obs[i*len(columns)+c]
 	}
 	return col
+}
+
+// ColumnName is the display name of an observation column: its enum value name in lower case
+// ("demand_shift", ...), or "column_<n>" for a column of a newer contract.
+func ColumnName(column pb.ObservationColumn) string {
+	name, ok := pb.ObservationColumn_name[int32(column)]
+	if !ok || column == pb.ObservationColumn_OBSERVATION_COLUMN_UNSPECIFIED {
+		return fmt.Sprintf("column_%d", int32(column))
+	}
+	return strings.ToLower(name)
 }

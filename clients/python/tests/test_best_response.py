@@ -8,7 +8,7 @@ from stackelberg import committed_total, pb
 from stackelberg.best_response import UnsupportedModel, best_response, linear_model, respond
 
 
-def params(demand: pb.Demand | None = None, cost: pb.Cost | None = None, names: tuple[str, ...] = ()) -> pb.RunParams:
+def params(demand: pb.Demand | None = None, cost: pb.Cost | None = None, names: tuple[int, ...] = ()) -> pb.RunParams:
     return pb.RunParams(
         run_id="r",
         batch=3,
@@ -19,7 +19,7 @@ def params(demand: pb.Demand | None = None, cost: pb.Cost | None = None, names: 
             pb.FirmInfo(firm_id="follower", role=pb.ROLE_FOLLOWER, tier=1, cost=cost or pb.Cost(linear=pb.LinearCost(c=10))),
             pb.FirmInfo(firm_id="leader", role=pb.ROLE_LEADER, tier=0, cost=pb.Cost(linear=pb.LinearCost(c=10))),
         ],
-        observation_names=list(names),
+        observation_columns=list(names),
     )
 
 
@@ -56,7 +56,7 @@ def test_respond_per_instance() -> None:
 
 
 def test_respond_uses_demand_shift_column() -> None:
-    m = linear_model(params(names=("demand_shift", "last_price")), "follower")
+    m = linear_model(params(names=(pb.DEMAND_SHIFT, pb.LAST_PRICE)), "follower")
     move = pb.MoveRequest(
         batch=3,
         observation=[2.0, 0, -2.0, 0, 0.0, 0],  # B x 2, shift column first
@@ -72,3 +72,11 @@ def test_refuses_other_models() -> None:
         linear_model(params(cost=pb.Cost(quadratic=pb.QuadraticCost(c=1, d=1))), "follower")
     with pytest.raises(UnsupportedModel, match="not in the run"):
         linear_model(params(), "nobody")
+
+
+def test_column_names_come_from_the_contract() -> None:
+    assert pb.column_name(pb.DEMAND_SHIFT) == "demand_shift"
+    assert pb.column_name(pb.STEP_FRACTION) == "step_fraction"
+    # A column of a newer contract keeps its number; unspecified is never a real column.
+    assert pb.column_name(99) == "column_99"
+    assert pb.column_name(0) == "column_0"

@@ -10,7 +10,7 @@ import { type PpoConfig, PpoPolicy } from "../../../agents/policies/ppo.js";
 import { type QLearningConfig, QLearningPolicy } from "../../../agents/policies/q-learning.js";
 import type { ActContext, Policy } from "../../../agents/policy.js";
 import type { ExperimentInput } from "../../../services/config/schema.js";
-import { Harness, type MakePolicy, OBSERVATION_NAMES } from "./harness.js";
+import { Harness, type MakePolicy, OBSERVATION_COLUMNS } from "./harness.js";
 
 const dirs: string[] = [];
 afterAll(async () => {
@@ -42,7 +42,7 @@ function probe(B: number, committed: number): ActContext {
     step: 0,
     episodeEnd: true,
     phase: "evaluate",
-    observation: new Float64Array(B * OBSERVATION_NAMES.length),
+    observation: new Float64Array(B * OBSERVATION_COLUMNS.length),
     committedTotal: Float64Array.from({ length: B }, (_, i) => (committed + i) % 100),
     committed: new Map([["leader", Float64Array.from({ length: B }, (_, i) => (committed + i) % 100)]]),
     ownLastQuantity: new Float64Array(B),

@@ -14,8 +14,9 @@ import type { Experiment, ResolvedFirm } from "../../../services/config/index.js
 import { parseExperiment } from "../../../services/config/load.js";
 import type { ExperimentInput } from "../../../services/config/schema.js";
 import type { ActContext, Policy, RunView } from "../../../agents/policy.js";
+import { OBSERVATION_COLUMNS as ALL_COLUMNS } from "../../../services/bus/index.js";
 
-export const OBSERVATION_NAMES = ["demand_shift", "last_price", "last_total_quantity", "step_fraction"];
+export const OBSERVATION_COLUMNS = [...ALL_COLUMNS];
 
 export type MakePolicy = (run: RunView, firm: ResolvedFirm, exp: Experiment) => Promise<Policy>;
 
@@ -75,7 +76,7 @@ export class Harness {
         adjustmentCost: exp.market.dynamics.adjustmentCost ?? 0,
         seed: exp.seed,
         firms: exp.firms.map((f) => ({ id: f.id, tier: f.tier, cost: f.cost })),
-        observationNames: [...OBSERVATION_NAMES],
+        observationColumns: [...OBSERVATION_COLUMNS],
       };
       h.runs.push(run);
       h.policies.push(await make(run, firm, exp));
@@ -122,7 +123,7 @@ export class Harness {
       this.lastPrice.fill(0);
       this.lastTotal.fill(0);
     }
-    const C = OBSERVATION_NAMES.length;
+    const C = OBSERVATION_COLUMNS.length;
     const obs = new Float64Array(B * C);
     for (let i = 0; i < B; i++) {
       obs[i * C] = this.state.shift[i] as number;

@@ -5,7 +5,7 @@ import { type PpoConfig, PpoPolicy } from "../../../agents/policies/ppo.js";
 import type { ActContext, RunView } from "../../../agents/policy.js";
 import { parseExperiment } from "../../../services/config/load.js";
 import type { ExperimentInput } from "../../../services/config/schema.js";
-import { Harness, meanOf, OBSERVATION_NAMES } from "./harness.js";
+import { Harness, meanOf, OBSERVATION_COLUMNS } from "./harness.js";
 
 function run(batch: number, tier = 0): RunView {
   return {
@@ -23,7 +23,7 @@ function run(batch: number, tier = 0): RunView {
     adjustmentCost: 0,
     seed: 9,
     firms: [{ id: "me", tier, cost: { kind: "linear", c: 10 } }],
-    observationNames: [...OBSERVATION_NAMES],
+    observationColumns: [...OBSERVATION_COLUMNS],
   };
 }
 
@@ -34,7 +34,7 @@ function ctx(B: number, committed = 0): ActContext {
     step: 0,
     episodeEnd: true,
     phase: "",
-    observation: new Float64Array(B * OBSERVATION_NAMES.length),
+    observation: new Float64Array(B * OBSERVATION_COLUMNS.length),
     committedTotal: new Float64Array(B).fill(committed),
     committed: new Map(),
     ownLastQuantity: new Float64Array(B),

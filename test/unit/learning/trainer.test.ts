@@ -12,7 +12,7 @@ import { makePolicyFactory } from "../../../agents/policies/index.js";
 import type { RunView } from "../../../agents/policy.js";
 import { Rng } from "../../../market/economics/rng.js";
 import { parseExperiment } from "../../../services/config/load.js";
-import { OBSERVATION_NAMES } from "./harness.js";
+import { OBSERVATION_COLUMNS } from "./harness.js";
 
 const ppo: PpoSpec = {
   algo: "ppo",
@@ -181,7 +181,7 @@ describe("learner options", () => {
         adjustmentCost: 0,
         seed: 1,
         firms: e.firms.map((f) => ({ id: f.id, tier: f.tier, cost: f.cost })),
-        observationNames: [...OBSERVATION_NAMES],
+        observationColumns: [...OBSERVATION_COLUMNS],
       };
       const p = await makePolicyFactory(e, firm, { logger })(run);
       try {
@@ -192,7 +192,7 @@ describe("learner options", () => {
           step: 0,
           episodeEnd: true,
           phase: "simultaneous",
-          observation: new Float64Array(4 * OBSERVATION_NAMES.length),
+          observation: new Float64Array(4 * OBSERVATION_COLUMNS.length),
           committedTotal: new Float64Array(4),
           committed: new Map(),
           ownLastQuantity: new Float64Array(4),

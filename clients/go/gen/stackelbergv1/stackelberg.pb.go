@@ -273,6 +273,68 @@ func (DefaultAction) EnumDescriptor() ([]byte, []int) {
 	return file_stackelberg_v1_stackelberg_proto_rawDescGZIP(), []int{3}
 }
 
+// A column of MoveRequest.observation: one public value per market instance. RunParams says which
+// columns a run carries, in order; a run carries only those that can vary. Display names are the
+// value names in lower case (demand_shift, ...). Clients ignore values they do not know.
+type ObservationColumn int32
+
+const (
+	ObservationColumn_OBSERVATION_COLUMN_UNSPECIFIED ObservationColumn = 0
+	// The AR(1) demand shock's current shift of the demand level (a or A); present when the run has shocks.
+	ObservationColumn_DEMAND_SHIFT ObservationColumn = 1
+	// The instance's price in the previous round of the episode (0 in an episode's first round).
+	ObservationColumn_LAST_PRICE ObservationColumn = 2
+	// The instance's total quantity in the previous round of the episode (0 in an episode's first round).
+	ObservationColumn_LAST_TOTAL_QUANTITY ObservationColumn = 3
+	// step / rounds_per_episode: how far into its episode the round is, in [0, 1).
+	ObservationColumn_STEP_FRACTION ObservationColumn = 4
+)
+
+// Enum value maps for ObservationColumn.
+var (
+	ObservationColumn_name = map[int32]string{
+		0: "OBSERVATION_COLUMN_UNSPECIFIED",
+		1: "DEMAND_SHIFT",
+		2: "LAST_PRICE",
+		3: "LAST_TOTAL_QUANTITY",
+		4: "STEP_FRACTION",
+	}
+	ObservationColumn_value = map[string]int32{
+		"OBSERVATION_COLUMN_UNSPECIFIED": 0,
+		"DEMAND_SHIFT":                   1,
+		"LAST_PRICE":                     2,
+		"LAST_TOTAL_QUANTITY":            3,
+		"STEP_FRACTION":                  4,
+	}
+)
+
+func (x ObservationColumn) Enum() *ObservationColumn {
+	p := new(ObservationColumn)
+	*p = x
+	return p
+}
+
+func (x ObservationColumn) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (ObservationColumn) Descriptor() protoreflect.EnumDescriptor {
+	return file_stackelberg_v1_stackelberg_proto_enumTypes[4].Descriptor()
+}
+
+func (ObservationColumn) Type() protoreflect.EnumType {
+	return &file_stackelberg_v1_stackelberg_proto_enumTypes[4]
+}
+
+func (x ObservationColumn) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use ObservationColumn.Descriptor instead.
+func (ObservationColumn) EnumDescriptor() ([]byte, []int) {
+	return file_stackelberg_v1_stackelberg_proto_rawDescGZIP(), []int{4}
+}
+
 // What a RunControl message announces.
 type ControlKind int32
 
@@ -321,11 +383,11 @@ func (x ControlKind) String() string {
 }
 
 func (ControlKind) Descriptor() protoreflect.EnumDescriptor {
-	return file_stackelberg_v1_stackelberg_proto_enumTypes[4].Descriptor()
+	return file_stackelberg_v1_stackelberg_proto_enumTypes[5].Descriptor()
 }
 
 func (ControlKind) Type() protoreflect.EnumType {
-	return &file_stackelberg_v1_stackelberg_proto_enumTypes[4]
+	return &file_stackelberg_v1_stackelberg_proto_enumTypes[5]
 }
 
 func (x ControlKind) Number() protoreflect.EnumNumber {
@@ -334,7 +396,7 @@ func (x ControlKind) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use ControlKind.Descriptor instead.
 func (ControlKind) EnumDescriptor() ([]byte, []int) {
-	return file_stackelberg_v1_stackelberg_proto_rawDescGZIP(), []int{4}
+	return file_stackelberg_v1_stackelberg_proto_rawDescGZIP(), []int{5}
 }
 
 // Inverse demand P(Q). The demand level (a or A) is shifted by the AR(1) demand shock.
@@ -959,10 +1021,10 @@ type RunParams struct {
 	Firms []*FirmInfo `protobuf:"bytes,14,rep,name=firms,proto3" json:"firms,omitempty"`
 	// Run seed; each random stream is seeded from it and a fixed name.
 	Seed uint64 `protobuf:"varint,15,opt,name=seed,proto3" json:"seed,omitempty"`
-	// Names of the columns of MoveRequest.observation.
-	ObservationNames []string `protobuf:"bytes,16,rep,name=observation_names,json=observationNames,proto3" json:"observation_names,omitempty"`
-	unknownFields    protoimpl.UnknownFields
-	sizeCache        protoimpl.SizeCache
+	// The columns of MoveRequest.observation and TrainingInfo.(next_)observation, in order.
+	ObservationColumns []ObservationColumn `protobuf:"varint,17,rep,packed,name=observation_columns,json=observationColumns,proto3,enum=stackelberg.v1.ObservationColumn" json:"observation_columns,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
 }
 
 func (x *RunParams) Reset() {
@@ -1100,9 +1162,9 @@ func (x *RunParams) GetSeed() uint64 {
 	return 0
 }
 
-func (x *RunParams) GetObservationNames() []string {
+func (x *RunParams) GetObservationColumns() []ObservationColumn {
 	if x != nil {
-		return x.ObservationNames
+		return x.ObservationColumns
 	}
 	return nil
 }
@@ -1359,8 +1421,8 @@ type MoveRequest struct {
 	// Unix time in milliseconds by which submissions must arrive.
 	DeadlineUnixMs float64 `protobuf:"fixed64,7,opt,name=deadline_unix_ms,json=deadlineUnixMs,proto3" json:"deadline_unix_ms,omitempty"`
 	Batch          uint32  `protobuf:"varint,8,opt,name=batch,proto3" json:"batch,omitempty"`
-	// Per-instance public market state, row-major B x observation_names.length
-	// (columns named in RunParams.observation_names; the run's configuration decides which columns
+	// Per-instance public market state, row-major B x observation_columns.length
+	// (columns listed in RunParams.observation_columns; the run's configuration decides which columns
 	// exist: demand_shift with demand shocks; last_price, last_total_quantity and step_fraction
 	// with episodes longer than one round). Empty when there are no columns.
 	Observation []float64 `protobuf:"fixed64,9,rep,packed,name=observation,proto3" json:"observation,omitempty"`
@@ -1818,7 +1880,7 @@ type TrainingInfo struct {
 	EpisodeEnd bool                   `protobuf:"varint,5,opt,name=episode_end,json=episodeEnd,proto3" json:"episode_end,omitempty"`
 	Batch      uint32                 `protobuf:"varint,6,opt,name=batch,proto3" json:"batch,omitempty"`
 	FirmIds    []string               `protobuf:"bytes,7,rep,name=firm_ids,json=firmIds,proto3" json:"firm_ids,omitempty"`
-	// Per-instance observation before the round (row-major B x observation_names.length).
+	// Per-instance observation before the round (row-major B x observation_columns.length).
 	Observation []float64 `protobuf:"fixed64,8,rep,packed,name=observation,proto3" json:"observation,omitempty"`
 	// Per-instance observation after the round (the next state; at episode end, the terminal state).
 	NextObservation []float64 `protobuf:"fixed64,9,rep,packed,name=next_observation,json=nextObservation,proto3" json:"next_observation,omitempty"`
@@ -2282,7 +2344,7 @@ const file_stackelberg_v1_stackelberg_proto_rawDesc = "" +
 	"\afirm_id\x18\x01 \x01(\tR\x06firmId\x12(\n" +
 	"\x04role\x18\x02 \x01(\x0e2\x14.stackelberg.v1.RoleR\x04role\x12\x12\n" +
 	"\x04tier\x18\x03 \x01(\rR\x04tier\x12(\n" +
-	"\x04cost\x18\x04 \x01(\v2\x14.stackelberg.v1.CostR\x04cost\"\xd0\x04\n" +
+	"\x04cost\x18\x04 \x01(\v2\x14.stackelberg.v1.CostR\x04cost\"\x90\x05\n" +
 	"\tRunParams\x12\x15\n" +
 	"\x06run_id\x18\x01 \x01(\tR\x05runId\x12\x14\n" +
 	"\x05batch\x18\x02 \x01(\rR\x05batch\x12,\n" +
@@ -2302,8 +2364,8 @@ const file_stackelberg_v1_stackelberg_proto_rawDesc = "" +
 	"\n" +
 	"max_misses\x18\r \x01(\rR\tmaxMisses\x12.\n" +
 	"\x05firms\x18\x0e \x03(\v2\x18.stackelberg.v1.FirmInfoR\x05firms\x12\x12\n" +
-	"\x04seed\x18\x0f \x01(\x04R\x04seed\x12+\n" +
-	"\x11observation_names\x18\x10 \x03(\tR\x10observationNames\"\xef\x01\n" +
+	"\x04seed\x18\x0f \x01(\x04R\x04seed\x12R\n" +
+	"\x13observation_columns\x18\x11 \x03(\x0e2!.stackelberg.v1.ObservationColumnR\x12observationColumnsJ\x04\b\x10\x10\x11R\x11observation_names\"\xef\x01\n" +
 	"\bRegister\x12J\n" +
 	"\x10protocol_version\x18\x01 \x01(\x0e2\x1f.stackelberg.v1.ProtocolVersionR\x0fprotocolVersion\x12\x17\n" +
 	"\afirm_id\x18\x02 \x01(\tR\x06firmId\x12(\n" +
@@ -2445,7 +2507,14 @@ const file_stackelberg_v1_stackelberg_proto_rawDesc = "" +
 	"\x1aDEFAULT_ACTION_UNSPECIFIED\x10\x00\x12\x10\n" +
 	"\fDEFAULT_LAST\x10\x01\x12\x10\n" +
 	"\fDEFAULT_ZERO\x10\x02\x12\x13\n" +
-	"\x0fDEFAULT_EXCLUDE\x10\x03*v\n" +
+	"\x0fDEFAULT_EXCLUDE\x10\x03*\x85\x01\n" +
+	"\x11ObservationColumn\x12\"\n" +
+	"\x1eOBSERVATION_COLUMN_UNSPECIFIED\x10\x00\x12\x10\n" +
+	"\fDEMAND_SHIFT\x10\x01\x12\x0e\n" +
+	"\n" +
+	"LAST_PRICE\x10\x02\x12\x17\n" +
+	"\x13LAST_TOTAL_QUANTITY\x10\x03\x12\x11\n" +
+	"\rSTEP_FRACTION\x10\x04*v\n" +
 	"\vControlKind\x12\x1c\n" +
 	"\x18CONTROL_KIND_UNSPECIFIED\x10\x00\x12\x10\n" +
 	"\fPHASE_CHANGE\x10\x01\x12\x0e\n" +
@@ -2468,61 +2537,63 @@ func file_stackelberg_v1_stackelberg_proto_rawDescGZIP() []byte {
 	return file_stackelberg_v1_stackelberg_proto_rawDescData
 }
 
-var file_stackelberg_v1_stackelberg_proto_enumTypes = make([]protoimpl.EnumInfo, 5)
+var file_stackelberg_v1_stackelberg_proto_enumTypes = make([]protoimpl.EnumInfo, 6)
 var file_stackelberg_v1_stackelberg_proto_msgTypes = make([]protoimpl.MessageInfo, 21)
 var file_stackelberg_v1_stackelberg_proto_goTypes = []any{
 	(ProtocolVersion)(0),             // 0: stackelberg.v1.ProtocolVersion
 	(Role)(0),                        // 1: stackelberg.v1.Role
 	(RejectCode)(0),                  // 2: stackelberg.v1.RejectCode
 	(DefaultAction)(0),               // 3: stackelberg.v1.DefaultAction
-	(ControlKind)(0),                 // 4: stackelberg.v1.ControlKind
-	(*Demand)(nil),                   // 5: stackelberg.v1.Demand
-	(*LinearDemand)(nil),             // 6: stackelberg.v1.LinearDemand
-	(*ConstantElasticityDemand)(nil), // 7: stackelberg.v1.ConstantElasticityDemand
-	(*ExponentialDemand)(nil),        // 8: stackelberg.v1.ExponentialDemand
-	(*Cost)(nil),                     // 9: stackelberg.v1.Cost
-	(*LinearCost)(nil),               // 10: stackelberg.v1.LinearCost
-	(*QuadraticCost)(nil),            // 11: stackelberg.v1.QuadraticCost
-	(*LearningByDoingCost)(nil),      // 12: stackelberg.v1.LearningByDoingCost
-	(*FirmInfo)(nil),                 // 13: stackelberg.v1.FirmInfo
-	(*RunParams)(nil),                // 14: stackelberg.v1.RunParams
-	(*Register)(nil),                 // 15: stackelberg.v1.Register
-	(*RegisterReply)(nil),            // 16: stackelberg.v1.RegisterReply
-	(*TierQuantities)(nil),           // 17: stackelberg.v1.TierQuantities
-	(*MoveRequest)(nil),              // 18: stackelberg.v1.MoveRequest
-	(*Submission)(nil),               // 19: stackelberg.v1.Submission
-	(*Reject)(nil),                   // 20: stackelberg.v1.Reject
-	(*Outcome)(nil),                  // 21: stackelberg.v1.Outcome
-	(*TrainingInfo)(nil),             // 22: stackelberg.v1.TrainingInfo
-	(*RunControl)(nil),               // 23: stackelberg.v1.RunControl
-	(*RoundStats)(nil),               // 24: stackelberg.v1.RoundStats
-	(*RoundStatsBatch)(nil),          // 25: stackelberg.v1.RoundStatsBatch
+	(ObservationColumn)(0),           // 4: stackelberg.v1.ObservationColumn
+	(ControlKind)(0),                 // 5: stackelberg.v1.ControlKind
+	(*Demand)(nil),                   // 6: stackelberg.v1.Demand
+	(*LinearDemand)(nil),             // 7: stackelberg.v1.LinearDemand
+	(*ConstantElasticityDemand)(nil), // 8: stackelberg.v1.ConstantElasticityDemand
+	(*ExponentialDemand)(nil),        // 9: stackelberg.v1.ExponentialDemand
+	(*Cost)(nil),                     // 10: stackelberg.v1.Cost
+	(*LinearCost)(nil),               // 11: stackelberg.v1.LinearCost
+	(*QuadraticCost)(nil),            // 12: stackelberg.v1.QuadraticCost
+	(*LearningByDoingCost)(nil),      // 13: stackelberg.v1.LearningByDoingCost
+	(*FirmInfo)(nil),                 // 14: stackelberg.v1.FirmInfo
+	(*RunParams)(nil),                // 15: stackelberg.v1.RunParams
+	(*Register)(nil),                 // 16: stackelberg.v1.Register
+	(*RegisterReply)(nil),            // 17: stackelberg.v1.RegisterReply
+	(*TierQuantities)(nil),           // 18: stackelberg.v1.TierQuantities
+	(*MoveRequest)(nil),              // 19: stackelberg.v1.MoveRequest
+	(*Submission)(nil),               // 20: stackelberg.v1.Submission
+	(*Reject)(nil),                   // 21: stackelberg.v1.Reject
+	(*Outcome)(nil),                  // 22: stackelberg.v1.Outcome
+	(*TrainingInfo)(nil),             // 23: stackelberg.v1.TrainingInfo
+	(*RunControl)(nil),               // 24: stackelberg.v1.RunControl
+	(*RoundStats)(nil),               // 25: stackelberg.v1.RoundStats
+	(*RoundStatsBatch)(nil),          // 26: stackelberg.v1.RoundStatsBatch
 }
 var file_stackelberg_v1_stackelberg_proto_depIdxs = []int32{
-	6,  // 0: stackelberg.v1.Demand.linear:type_name -> stackelberg.v1.LinearDemand
-	7,  // 1: stackelberg.v1.Demand.constant_elasticity:type_name -> stackelberg.v1.ConstantElasticityDemand
-	8,  // 2: stackelberg.v1.Demand.exponential:type_name -> stackelberg.v1.ExponentialDemand
-	10, // 3: stackelberg.v1.Cost.linear:type_name -> stackelberg.v1.LinearCost
-	11, // 4: stackelberg.v1.Cost.quadratic:type_name -> stackelberg.v1.QuadraticCost
-	12, // 5: stackelberg.v1.Cost.learning_by_doing:type_name -> stackelberg.v1.LearningByDoingCost
+	7,  // 0: stackelberg.v1.Demand.linear:type_name -> stackelberg.v1.LinearDemand
+	8,  // 1: stackelberg.v1.Demand.constant_elasticity:type_name -> stackelberg.v1.ConstantElasticityDemand
+	9,  // 2: stackelberg.v1.Demand.exponential:type_name -> stackelberg.v1.ExponentialDemand
+	11, // 3: stackelberg.v1.Cost.linear:type_name -> stackelberg.v1.LinearCost
+	12, // 4: stackelberg.v1.Cost.quadratic:type_name -> stackelberg.v1.QuadraticCost
+	13, // 5: stackelberg.v1.Cost.learning_by_doing:type_name -> stackelberg.v1.LearningByDoingCost
 	1,  // 6: stackelberg.v1.FirmInfo.role:type_name -> stackelberg.v1.Role
-	9,  // 7: stackelberg.v1.FirmInfo.cost:type_name -> stackelberg.v1.Cost
-	5,  // 8: stackelberg.v1.RunParams.demand:type_name -> stackelberg.v1.Demand
+	10, // 7: stackelberg.v1.FirmInfo.cost:type_name -> stackelberg.v1.Cost
+	6,  // 8: stackelberg.v1.RunParams.demand:type_name -> stackelberg.v1.Demand
 	3,  // 9: stackelberg.v1.RunParams.default_action:type_name -> stackelberg.v1.DefaultAction
-	13, // 10: stackelberg.v1.RunParams.firms:type_name -> stackelberg.v1.FirmInfo
-	0,  // 11: stackelberg.v1.Register.protocol_version:type_name -> stackelberg.v1.ProtocolVersion
-	1,  // 12: stackelberg.v1.Register.role:type_name -> stackelberg.v1.Role
-	20, // 13: stackelberg.v1.RegisterReply.reject:type_name -> stackelberg.v1.Reject
-	14, // 14: stackelberg.v1.RegisterReply.params:type_name -> stackelberg.v1.RunParams
-	17, // 15: stackelberg.v1.MoveRequest.committed:type_name -> stackelberg.v1.TierQuantities
-	2,  // 16: stackelberg.v1.Reject.code:type_name -> stackelberg.v1.RejectCode
-	4,  // 17: stackelberg.v1.RunControl.kind:type_name -> stackelberg.v1.ControlKind
-	24, // 18: stackelberg.v1.RoundStatsBatch.rounds:type_name -> stackelberg.v1.RoundStats
-	19, // [19:19] is the sub-list for method output_type
-	19, // [19:19] is the sub-list for method input_type
-	19, // [19:19] is the sub-list for extension type_name
-	19, // [19:19] is the sub-list for extension extendee
-	0,  // [0:19] is the sub-list for field type_name
+	14, // 10: stackelberg.v1.RunParams.firms:type_name -> stackelberg.v1.FirmInfo
+	4,  // 11: stackelberg.v1.RunParams.observation_columns:type_name -> stackelberg.v1.ObservationColumn
+	0,  // 12: stackelberg.v1.Register.protocol_version:type_name -> stackelberg.v1.ProtocolVersion
+	1,  // 13: stackelberg.v1.Register.role:type_name -> stackelberg.v1.Role
+	21, // 14: stackelberg.v1.RegisterReply.reject:type_name -> stackelberg.v1.Reject
+	15, // 15: stackelberg.v1.RegisterReply.params:type_name -> stackelberg.v1.RunParams
+	18, // 16: stackelberg.v1.MoveRequest.committed:type_name -> stackelberg.v1.TierQuantities
+	2,  // 17: stackelberg.v1.Reject.code:type_name -> stackelberg.v1.RejectCode
+	5,  // 18: stackelberg.v1.RunControl.kind:type_name -> stackelberg.v1.ControlKind
+	25, // 19: stackelberg.v1.RoundStatsBatch.rounds:type_name -> stackelberg.v1.RoundStats
+	20, // [20:20] is the sub-list for method output_type
+	20, // [20:20] is the sub-list for method input_type
+	20, // [20:20] is the sub-list for extension type_name
+	20, // [20:20] is the sub-list for extension extendee
+	0,  // [0:20] is the sub-list for field type_name
 }
 
 func init() { file_stackelberg_v1_stackelberg_proto_init() }
@@ -2545,7 +2616,7 @@ func file_stackelberg_v1_stackelberg_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_stackelberg_v1_stackelberg_proto_rawDesc), len(file_stackelberg_v1_stackelberg_proto_rawDesc)),
-			NumEnums:      5,
+			NumEnums:      6,
 			NumMessages:   21,
 			NumExtensions: 0,
 			NumServices:   0,

@@ -5,7 +5,7 @@ later tier reacting to it) maximises ``(a - b (S + q) - c) q``; the first-order 
 
     q* = (a - c - b S) / (2 b),   clipped to [0, quantity_max].
 
-With a demand shock the level ``a`` is shifted: ``a + shift`` (the ``demand_shift`` column of
+With a demand shock the level ``a`` is shifted: ``a + shift`` (the ``DEMAND_SHIFT`` column of
 ``MoveRequest.observation``, when the run has shocks).
 """
 
@@ -41,7 +41,7 @@ class LinearModel:
     c: float
     quantity_max: float
     batch: int
-    #: Column of ``demand_shift`` in MoveRequest.observation, or -1.
+    #: Column of ``DEMAND_SHIFT`` in MoveRequest.observation, or -1.
     shift_col: int
     columns: int
 
@@ -57,15 +57,15 @@ def linear_model(params: pb.RunParams, firm_id: str) -> LinearModel:
     ckind = me[0].cost.WhichOneof("model")
     if ckind != "linear":
         raise UnsupportedModel(f"best response needs a linear cost; {firm_id}'s cost is {ckind or 'unset'}")
-    names = list(params.observation_names)
+    columns = list(params.observation_columns)
     return LinearModel(
         a=params.demand.linear.a,
         b=params.demand.linear.b,
         c=me[0].cost.linear.c,
         quantity_max=params.quantity_max,
         batch=params.batch,
-        shift_col=names.index("demand_shift") if "demand_shift" in names else -1,
-        columns=len(names),
+        shift_col=columns.index(pb.DEMAND_SHIFT) if pb.DEMAND_SHIFT in columns else -1,
+        columns=len(columns),
     )
 
 

@@ -17,6 +17,7 @@ from .gen.stackelberg.v1.stackelberg_pb2 import (
     LinearCost,
     LinearDemand,
     MoveRequest,
+    ObservationColumn,
     Outcome,
     ProtocolVersion,
     QuadraticCost,
@@ -40,6 +41,19 @@ ROLE_FOLLOWER = _pb.ROLE_FOLLOWER
 UNKNOWN_FIRM = _pb.UNKNOWN_FIRM
 END_OF_RUN = _pb.END_OF_RUN
 REGISTER = _pb.REGISTER
+DEMAND_SHIFT = _pb.DEMAND_SHIFT
+LAST_PRICE = _pb.LAST_PRICE
+LAST_TOTAL_QUANTITY = _pb.LAST_TOTAL_QUANTITY
+STEP_FRACTION = _pb.STEP_FRACTION
+
+
+def column_name(column: int) -> str:
+    """The display name of an observation column: its enum value name in lower case
+    (``demand_shift``, ...), or ``column_<n>`` for a column of a newer contract."""
+    if column != _pb.OBSERVATION_COLUMN_UNSPECIFIED and column in ObservationColumn.values():
+        return ObservationColumn.Name(column).lower()
+    return f"column_{column}"
+
 
 __all__ = [
     "ConstantElasticityDemand",
@@ -53,6 +67,7 @@ __all__ = [
     "LinearCost",
     "LinearDemand",
     "MoveRequest",
+    "ObservationColumn",
     "Outcome",
     "ProtocolVersion",
     "QuadraticCost",
@@ -74,4 +89,9 @@ __all__ = [
     "UNKNOWN_FIRM",
     "END_OF_RUN",
     "REGISTER",
+    "DEMAND_SHIFT",
+    "LAST_PRICE",
+    "LAST_TOTAL_QUANTITY",
+    "STEP_FRACTION",
+    "column_name",
 ]

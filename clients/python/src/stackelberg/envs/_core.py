@@ -120,14 +120,14 @@ class Seat:
 
 def obs_columns(params: pb.RunParams) -> list[str]:
     """The columns of an environment observation: the run's observation columns, then ``committed_total``."""
-    return [*params.observation_names, "committed_total"]
+    return [*(pb.column_name(c) for c in params.observation_columns), "committed_total"]
 
 
 def observation(params: pb.RunParams, move: pb.MoveRequest) -> Obs:
-    """The (B, k) observation of ``move``: RunParams.observation_names, then the per-instance total
+    """The (B, k) observation of ``move``: RunParams.observation_columns, then the per-instance total
     quantity committed by earlier tiers (always 0 for tier 0)."""
     B = int(params.batch)
-    k = len(params.observation_names)
+    k = len(params.observation_columns)
     out = np.zeros((B, k + 1), dtype=np.float64)
     if k and len(move.observation) == B * k:
         out[:, :k] = np.asarray(move.observation, dtype=np.float64).reshape(B, k)

@@ -35,7 +35,7 @@ class MarketAECEnv(AECEnv[str, Obs, Optional[Obs]]):  # type: ignore[misc]  # pe
     observation carries the quantities its leaders just committed (honest Stackelberg order). Every
     firm connects with its own credentials; other firms of the run may be remote (the market does
     not care who plays a firm). Each agent's observation, action and reward are those of
-    :class:`~stackelberg.envs.FirmEnv`: ``(B, k)`` float64 (RunParams.observation_names, then
+    :class:`~stackelberg.envs.FirmEnv`: ``(B, k)`` float64 (RunParams.observation_columns, then
     ``committed_total``), ``B`` quantities in ``[0, quantity_max]``, mean (or ``reward="sum"``)
     profit over the instances, given to every agent when the round clears (after the last agent
     moved). Every agent terminates at the end of an episode. :meth:`reset` returns to the first

@@ -23,7 +23,7 @@ class FirmEnv(gym.Env[Obs, Obs]):
     the market starts the run once every firm of the experiment is ready).
 
     * Observation: ``Box(-inf, inf, (B, k), float64)``, row ``i`` is instance ``i``: the columns
-      ``RunParams.observation_names`` of the firm's MoveRequest, then ``committed_total``, the sum
+      ``RunParams.observation_columns`` of the firm's MoveRequest, then ``committed_total``, the sum
       of the quantities every earlier tier committed in that instance (always 0 for leaders).
       :attr:`columns` names them.
     * Action: ``Box(0, quantity_max, (B,), float64)``, one quantity per instance (clipped to the box).

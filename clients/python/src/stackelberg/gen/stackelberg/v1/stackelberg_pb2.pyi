@@ -38,6 +38,14 @@ class DefaultAction(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     DEFAULT_ZERO: _ClassVar[DefaultAction]
     DEFAULT_EXCLUDE: _ClassVar[DefaultAction]
 
+class ObservationColumn(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    OBSERVATION_COLUMN_UNSPECIFIED: _ClassVar[ObservationColumn]
+    DEMAND_SHIFT: _ClassVar[ObservationColumn]
+    LAST_PRICE: _ClassVar[ObservationColumn]
+    LAST_TOTAL_QUANTITY: _ClassVar[ObservationColumn]
+    STEP_FRACTION: _ClassVar[ObservationColumn]
+
 class ControlKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
     CONTROL_KIND_UNSPECIFIED: _ClassVar[ControlKind]
@@ -65,6 +73,11 @@ DEFAULT_ACTION_UNSPECIFIED: DefaultAction
 DEFAULT_LAST: DefaultAction
 DEFAULT_ZERO: DefaultAction
 DEFAULT_EXCLUDE: DefaultAction
+OBSERVATION_COLUMN_UNSPECIFIED: ObservationColumn
+DEMAND_SHIFT: ObservationColumn
+LAST_PRICE: ObservationColumn
+LAST_TOTAL_QUANTITY: ObservationColumn
+STEP_FRACTION: ObservationColumn
 CONTROL_KIND_UNSPECIFIED: ControlKind
 PHASE_CHANGE: ControlKind
 END_OF_RUN: ControlKind
@@ -155,7 +168,7 @@ class FirmInfo(_message.Message):
     def __init__(self, firm_id: _Optional[str] = ..., role: _Optional[_Union[Role, str]] = ..., tier: _Optional[int] = ..., cost: _Optional[_Union[Cost, _Mapping]] = ...) -> None: ...
 
 class RunParams(_message.Message):
-    __slots__ = ("run_id", "batch", "rounds_per_episode", "total_rounds", "tiers", "quantity_max", "deadline_ms", "demand", "shock_rho", "shock_sigma", "adjustment_cost", "default_action", "max_misses", "firms", "seed", "observation_names")
+    __slots__ = ("run_id", "batch", "rounds_per_episode", "total_rounds", "tiers", "quantity_max", "deadline_ms", "demand", "shock_rho", "shock_sigma", "adjustment_cost", "default_action", "max_misses", "firms", "seed", "observation_columns")
     RUN_ID_FIELD_NUMBER: _ClassVar[int]
     BATCH_FIELD_NUMBER: _ClassVar[int]
     ROUNDS_PER_EPISODE_FIELD_NUMBER: _ClassVar[int]
@@ -171,7 +184,7 @@ class RunParams(_message.Message):
     MAX_MISSES_FIELD_NUMBER: _ClassVar[int]
     FIRMS_FIELD_NUMBER: _ClassVar[int]
     SEED_FIELD_NUMBER: _ClassVar[int]
-    OBSERVATION_NAMES_FIELD_NUMBER: _ClassVar[int]
+    OBSERVATION_COLUMNS_FIELD_NUMBER: _ClassVar[int]
     run_id: str
     batch: int
     rounds_per_episode: int
@@ -187,8 +200,8 @@ class RunParams(_message.Message):
     max_misses: int
     firms: _containers.RepeatedCompositeFieldContainer[FirmInfo]
     seed: int
-    observation_names: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, run_id: _Optional[str] = ..., batch: _Optional[int] = ..., rounds_per_episode: _Optional[int] = ..., total_rounds: _Optional[int] = ..., tiers: _Optional[int] = ..., quantity_max: _Optional[float] = ..., deadline_ms: _Optional[int] = ..., demand: _Optional[_Union[Demand, _Mapping]] = ..., shock_rho: _Optional[float] = ..., shock_sigma: _Optional[float] = ..., adjustment_cost: _Optional[float] = ..., default_action: _Optional[_Union[DefaultAction, str]] = ..., max_misses: _Optional[int] = ..., firms: _Optional[_Iterable[_Union[FirmInfo, _Mapping]]] = ..., seed: _Optional[int] = ..., observation_names: _Optional[_Iterable[str]] = ...) -> None: ...
+    observation_columns: _containers.RepeatedScalarFieldContainer[ObservationColumn]
+    def __init__(self, run_id: _Optional[str] = ..., batch: _Optional[int] = ..., rounds_per_episode: _Optional[int] = ..., total_rounds: _Optional[int] = ..., tiers: _Optional[int] = ..., quantity_max: _Optional[float] = ..., deadline_ms: _Optional[int] = ..., demand: _Optional[_Union[Demand, _Mapping]] = ..., shock_rho: _Optional[float] = ..., shock_sigma: _Optional[float] = ..., adjustment_cost: _Optional[float] = ..., default_action: _Optional[_Union[DefaultAction, str]] = ..., max_misses: _Optional[int] = ..., firms: _Optional[_Iterable[_Union[FirmInfo, _Mapping]]] = ..., seed: _Optional[int] = ..., observation_columns: _Optional[_Iterable[_Union[ObservationColumn, str]]] = ...) -> None: ...
 
 class Register(_message.Message):
     __slots__ = ("protocol_version", "firm_id", "role", "tier", "capabilities", "preparing")
