@@ -14,7 +14,7 @@
  */
 import { readFileSync } from "node:fs";
 import { connect, nkeyAuthenticator } from "@nats-io/transport-node";
-import { ControlKind, decode, encode, PROTOCOL_VERSION, Role } from "../services/bus/index.js";
+import { ControlKind, decode, encode, PROTOCOL_VERSION, RejectCode, Role } from "../services/bus/index.js";
 
 const [url = "nats://127.0.0.1:4222", run = "demo", firmId = "follower", tierArg = "1", quantityArg = "22.5", seedFile] = process.argv.slice(2);
 const tier = Number(tierArg);
@@ -50,27 +50,71 @@ const register = async (preparing: boolean) => {
   return reply;
 };
 
+// Anything off the wire may be junk: a message that does not decode is dropped, never fatal.
+const decoded = <T>(what: string, f: () => T): T | undefined => {
+  try {
+    return f();
+  } catch {
+    console.error(`dropped a ${what} that is not a valid message`);
+    return undefined;
+  }
+};
+let ready = false;
+let ended = false;
+// Registers again when the market forgets the firm (UNKNOWN_FIRM) or restarted (RunControl
+// REGISTER); one request at a time, and a request during a registration is followed by one more.
+let registering: Promise<unknown> | undefined;
+let again = false;
+const registerAgain = () => {
+  if (!ready) return;
+  if (registering) {
+    again = true;
+    return;
+  }
+  registering = register(false)
+    .catch((err: Error) => console.error(`registering again failed: ${err.message}`))
+    .finally(() => {
+      registering = undefined;
+      if (again) {
+        again = false;
+        registerAgain();
+      }
+    });
+};
+
 // Subscribe first, then register: the first move request may follow the registration at once.
 nc.subscribe(`stk.${run}.move.${tier}`, {
   callback: (_err, msg) => {
-    const move = decode.move(msg.data);
-    if (!(move.tierFirmIds ?? []).includes(firmId)) return;
+    const move = decoded("MoveRequest", () => decode.move(msg.data));
+    if (!move || !(move.tierFirmIds ?? []).includes(firmId) || ended) return;
     const quantities = new Array<number>(move.batch ?? 1).fill(quantity);
     nc.publish(`stk.${run}.submit.${firmId}`, encode.submission({ runId: run, firmId, round: move.round, quantities }));
   },
 });
-nc.subscribe(`stk.${run}.reject.${firmId}`, { callback: (_e, m) => console.error("rejected:", decode.reject(m.data).detail) });
+nc.subscribe(`stk.${run}.reject.${firmId}`, {
+  callback: (_e, m) => {
+    const r = decoded("Reject", () => decode.reject(m.data));
+    if (!r) return;
+    console.error("rejected:", r.detail);
+    if (r.code === RejectCode.UNKNOWN_FIRM) registerAgain();
+  },
+});
 nc.subscribe(`stk.${run}.outcome`, {
   callback: (_e, m) => {
-    const o = decode.outcome(m.data);
+    const o = decoded("Outcome", () => decode.outcome(m.data));
+    if (!o) return;
     const f = (o.firmIds ?? []).indexOf(firmId);
     console.log(`round ${o.round}: price ${o.prices?.[0]}, my profit ${o.profits?.[f * (o.batch ?? 1)]}`);
   },
 });
-const ended = new Promise<void>((resolve) =>
+const end = new Promise<void>((resolve) =>
   nc.subscribe(`stk.${run}.control`, {
     callback: (_e, m) => {
-      if (decode.control(m.data).kind === ControlKind.END_OF_RUN) resolve();
+      const c = decoded("RunControl", () => decode.control(m.data));
+      if (c?.kind === ControlKind.END_OF_RUN) {
+        ended = true;
+        resolve();
+      } else if (c?.kind === ControlKind.REGISTER) registerAgain();
     },
   }),
 );
@@ -78,5 +122,6 @@ const ended = new Promise<void>((resolve) =>
 const { params } = await register(true); // fetch the run's parameters
 console.log(`run ${params?.runId}: batch ${params?.batch}, ${params?.totalRounds} rounds, quantities in [0, ${params?.quantityMax}]`);
 await register(false); // ready to move
-await ended;
+ready = true;
+await end;
 await nc.drain();

@@ -187,10 +187,20 @@ export class FirmRuntime {
   }
 
   private reRegistering = false;
+  /** A request to register again that came while a registration was in flight. */
+  private reRegisterPending: string | undefined;
 
-  /** Registers again (idempotent on the market's side); the policy and its state are kept. */
+  /**
+   * Registers again (idempotent on the market's side); the policy and its state are kept. A request
+   * that arrives while a registration is in flight (e.g. the market restarted meanwhile) is not
+   * dropped: one more registration follows the running one.
+   */
   private reRegister(why: string): void {
-    if (this.reRegistering || !this.ready) return;
+    if (!this.ready) return;
+    if (this.reRegistering) {
+      this.reRegisterPending = why;
+      return;
+    }
     this.reRegistering = true;
     this.log.info({ why }, "registering again");
     this.register()
@@ -200,6 +210,9 @@ export class FirmRuntime {
       )
       .finally(() => {
         this.reRegistering = false;
+        const again = this.reRegisterPending;
+        this.reRegisterPending = undefined;
+        if (again !== undefined) this.reRegister(again);
       });
   }
 

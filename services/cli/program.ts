@@ -3,6 +3,7 @@ import { ConfigError, StackelbergError } from "../errors.js";
 import { runExperiment } from "../launcher/run.js";
 import { rootLogger } from "../log.js";
 import { authCommand } from "./auth.js";
+import { conformanceCommand, type ConformanceCommandOptions } from "./conformance.js";
 import type { ConnectFlags } from "../auth/index.js";
 import { firmCommand } from "./firm.js";
 import { marketCommand } from "./market.js";
@@ -83,6 +84,28 @@ export async function runCli(program: Command, argv: string[]): Promise<void> {
       .option("--out <dir>", "run output folder (checkpoints, learner metrics)")
       .option("--resume", "load policies from the output folder's checkpoints first"),
   ).action((opts: ConnectFlags & { config: string; run: string; firm: string; out?: string; resume?: boolean }) => firmCommand(opts));
+
+  program
+    .command("conformance")
+    .description(
+      "check an outside agent against the protocol (the check plays the market on a nats-server of its own) and print what it got wrong; exit 0 when every check passed, 1 when one failed",
+    )
+    .argument(
+      "[agent...]",
+      "the agent's command, after --, with {nats} {run} {firm} {creds} {tier} {role} filled in (also as STK_NATS_URL, STK_RUN_ID, STK_FIRM_ID, STK_CREDS, STK_TIER, STK_ROLE); without it, the check prints them and waits for an agent started by hand",
+    )
+    .requiredOption("--role <role>", "the agent's role: leader or follower")
+    .option("--tier <n>", "the agent's tier (default 0 for a leader, 1 for a follower)")
+    .option("--firm <id>", "the agent's firm id (default: its role)")
+    .option("--batch <n>", "B, market instances per round", "4")
+    .option("--deadline-ms <ms>", "deadline of each move request", "5000")
+    .option("--wait <seconds>", "how long the agent has to register (default 60; 600 without an agent command)")
+    .option("--port <n>", "port of the check's nats-server (default: a free one)")
+    .option("--out <dir>", "keep the credentials, the agent's output (agent.log) and report.json here")
+    .option("--json", "print the report as JSON")
+    // Bad usage exits with 2, like every other usage error of this command.
+    .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 2))
+    .action((agent: string[], opts: ConformanceCommandOptions) => conformanceCommand(agent, opts));
 
   try {
     await program.parseAsync(argv);

@@ -11,7 +11,7 @@ import { fileURLToPath } from "node:url";
 import cliProgress from "cli-progress";
 import { parseDocument } from "yaml";
 import type { Logger } from "pino";
-import { readRunAuth, writeRunAuth } from "../auth/index.js";
+import { readRunAuth } from "../auth/index.js";
 import { type NatsBus, type RoundStats, statsOf } from "../bus/index.js";
 import { checkSecurityFlags, connectAs } from "../auth/index.js";
 import { loadExperiment } from "../config/index.js";
@@ -20,7 +20,8 @@ import { equilibriaFor } from "../report/equilibria.js";
 import { roundMetrics, type Summary, SummaryBuilder } from "../report/metrics.js";
 import { followStats, readRecord, recordedRounds, recordManager, waitForStream } from "../report/record.js";
 import { RoundOrder } from "../report/round-order.js";
-import { type LocalNats, startNatsServer } from "./nats-server.js";
+import type { LocalNats } from "./nats-server.js";
+import { startSecuredServer } from "./secured-server.js";
 import { runIdFor } from "./run-id.js";
 
 export interface RunOptions {
@@ -116,12 +117,9 @@ export async function runExperiment(configFile: string | undefined, o: RunOption
     // reused on --resume), the given folder for an external server, none with --insecure.
     let creds: string | undefined = o.auth ? resolve(o.auth) : undefined;
     if (!url) {
-      creds = join(outDir, "auth");
-      if (existsSync(join(creds, "auth.json"))) {
-        const m = readRunAuth(creds, exp);
-        if (m.runId !== runId) throw new ConfigError(`${creds} holds credentials for run ${m.runId}, not ${runId}`);
-      } else writeRunAuth(creds, exp, runId, { storeDir: join(outDir, "nats-store") });
-      nats = await startNatsServer({ storeDir: join(outDir, "nats-store"), configFile: join(creds, "server.conf") });
+      const local = await startSecuredServer(outDir, exp, runId);
+      nats = local.nats;
+      creds = local.auth;
       url = nats.url;
       log.info({ url, auth: creds }, "started local nats-server (nkey auth, per-component permissions)");
       nats.process.once("exit", (code) => abort(new RuntimeFailure(`nats-server exited unexpectedly (code ${code})`)));

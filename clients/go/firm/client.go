@@ -17,7 +17,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -338,22 +337,33 @@ func (c *Client) Run(ctx context.Context, h Handler) error {
 	}
 
 	fatal := make(chan error, 1)
-	var reRegistering atomic.Bool
+	// One goroutine registers again on request. A request that arrives while a registration is in
+	// flight stays pending and registers once more afterwards: the one in flight may have reached a
+	// market that has since restarted (RunControl REGISTER).
+	reRegisters := make(chan struct{}, 1)
 	reRegister := func(why string) {
-		if !reRegistering.CompareAndSwap(false, true) {
-			return
-		}
 		c.log.Info("registering again", "why", why)
-		go func() {
-			defer reRegistering.Store(false)
+		select {
+		case reRegisters <- struct{}{}:
+		default: // one is pending already
+		}
+	}
+	go func() {
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-reRegisters:
+			}
 			if _, err := c.Register(ctx, false); err != nil && ctx.Err() == nil {
 				select {
 				case fatal <- fmt.Errorf("registering again: %w", err):
 				default:
 				}
+				return
 			}
-		}()
-	}
+		}
+	}()
 
 	var lastOutcome uint64
 	seenOutcome := false

@@ -31,7 +31,7 @@ describe("the contract's observation columns", () => {
   });
 
   it("carries a column of a newer contract through the codec unchanged", () => {
-    const bytes = encode.registerReply({ accepted: true, params: { observationColumns: [ObservationColumn.LAST_PRICE, 99] } });
+    const bytes = encode.registerReply({ accepted: true, params: { observationColumns: [ObservationColumn.LAST_PRICE, 99 as ObservationColumn] } });
     expect(decode.registerReply(bytes).params?.observationColumns).toEqual([ObservationColumn.LAST_PRICE, 99]);
   });
 });
