@@ -15,6 +15,21 @@ export {
   shiftDemand,
   validateDemand,
 } from "./demand.js";
+export {
+  type DynamicSolveOptions,
+  type EpisodeFirm,
+  type EpisodeProblem,
+  expectedStagePath,
+  hasEndogenousState,
+  type ReferenceFirm,
+  type ReferenceKind,
+  type ReferencePath,
+  referenceKind,
+  solveOpenLoopPath,
+  solveReferencePath,
+  stagePath,
+  validateEpisodeProblem,
+} from "./dynamic.js";
 export { advanceState, createState, resetState } from "./dynamics.js";
 export {
   type BestReplyOptions,

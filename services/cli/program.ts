@@ -39,12 +39,14 @@ export async function runCli(program: Command, argv: string[]): Promise<void> {
     .option("--no-progress", "no progress bar")
     .action(async (config: string | undefined, opts: { out?: string; nats?: string; auth?: string; insecure?: boolean; tlsCa?: string; tlsCert?: string; tlsKey?: string; resume?: string; progress: boolean; seed?: number }) => {
       const s = await runExperiment(config, { ...opts, logger: rootLogger("launcher") });
+      // With a dynamic reference the figures are means over the episode's steps of its path.
+      const label = s.reference.kind === "stage-equilibrium" ? "equilibrium" : `${s.reference.kind}, mean over steps`;
       const lines = Object.entries(s.final.firms).map(
         ([id, f]) =>
-          `  ${id}: quantity ${f.quantity.toPrecision(8)} (equilibrium ${f.equilibriumQuantity.toPrecision(8)}, distance ${f.distance.toExponential(2)})`,
+          `  ${id}: quantity ${f.quantity.toPrecision(8)} (${label} ${f.equilibriumQuantity.toPrecision(8)}, distance ${f.distance.toExponential(2)})`,
       );
       process.stdout.write(
-        `run ${s.runId}: ${s.rounds} rounds in ${s.wallSeconds.toFixed(1)} s\n${lines.join("\n")}\n  price ${s.final.priceMean.toPrecision(8)} (equilibrium ${s.final.equilibriumPrice.toPrecision(8)})\n`,
+        `run ${s.runId}: ${s.rounds} rounds in ${s.wallSeconds.toFixed(1)} s\n${lines.join("\n")}\n  price ${s.final.priceMean.toPrecision(8)} (${label} ${s.final.equilibriumPrice.toPrecision(8)})\n`,
       );
     });
 

@@ -1,13 +1,17 @@
 import { loadExperiment } from "../config/index.js";
-import { equilibriaFor } from "../report/equilibria.js";
+import { equilibriaFor, referenceFor } from "../report/equilibria.js";
 import { formatTable } from "./table.js";
 
-/** `stackelberg solve <config> [--json]`: the exact equilibria of the config's market and firms. */
+/**
+ * `stackelberg solve <config> [--json]`: the exact equilibria of the config's market and firms,
+ * and the reference a run's summary compares with (the stage equilibrium, or a dynamic path).
+ */
 export function solveCommand(file: string, opts: { json?: boolean }): void {
   const exp = loadExperiment(file);
   const eq = equilibriaFor(exp);
+  const reference = referenceFor(exp);
   if (opts.json) {
-    process.stdout.write(`${JSON.stringify({ experiment: exp.name, ...eq }, null, 2)}\n`);
+    process.stdout.write(`${JSON.stringify({ experiment: exp.name, ...eq, reference }, null, 2)}\n`);
     return;
   }
   const roleOf = new Map(exp.firms.map((f) => [f.id, f.role]));
@@ -27,6 +31,18 @@ export function solveCommand(file: string, opts: { json?: boolean }): void {
     out.push(
       `  price ${fmt(r.price)}   total quantity ${fmt(r.totalQuantity)}   consumer surplus ${fmt(r.consumerSurplus)}   producer surplus ${fmt(r.producerSurplus)}   welfare ${fmt(r.totalWelfare)}`,
       "",
+    );
+  }
+  out.push(`Reference of the run summary: ${reference.kind}`, `  ${reference.description}`);
+  if (reference.kind !== "stage-equilibrium") {
+    out.push(
+      formatTable(
+        ["step", "price", ...reference.firms.map((f) => `${f.id} quantity`)],
+        reference.price.map((p, t) => [String(t), fmt(p), ...reference.firms.map((f) => fmt(f.quantity[t]!))]),
+      ),
+    );
+    out.push(
+      `  episode value: ${reference.firms.map((f) => `${f.id} ${fmt(f.value)} (${f.objective === "valuation" ? "discounted" : "sum of profits"})`).join(", ")}`,
     );
   }
   process.stdout.write(`${out.join("\n")}\n`);

@@ -16,7 +16,7 @@ import { type NatsBus, type RoundStats, statsOf } from "../bus/index.js";
 import { checkSecurityFlags, connectAs } from "../auth/index.js";
 import { loadExperiment } from "../config/index.js";
 import { ConfigError, Interrupted, RuntimeFailure } from "../errors.js";
-import { equilibriaFor } from "../report/equilibria.js";
+import { equilibriaFor, referenceFor } from "../report/equilibria.js";
 import { roundMetrics, type Summary, SummaryBuilder } from "../report/metrics.js";
 import { followStats, readRecord, recordedRounds, recordManager, waitForStream } from "../report/record.js";
 import { RoundOrder } from "../report/round-order.js";
@@ -91,7 +91,10 @@ export async function runExperiment(configFile: string | undefined, o: RunOption
   }
   const exp = loadExperiment(config);
   const eq = equilibriaFor(exp);
-  writeFileSync(join(outDir, "equilibrium.json"), `${JSON.stringify(eq, null, 2)}\n`);
+  // The yardstick of the summary: the stage equilibrium, or a dynamic reference path where the
+  // stage game is the wrong one (learning-by-doing, adjustment costs, persistent shocks).
+  const reference = referenceFor(exp);
+  writeFileSync(join(outDir, "equilibrium.json"), `${JSON.stringify({ ...eq, reference }, null, 2)}\n`);
   const log = o.logger.child({ component: "launcher", run: runId });
   mkdirSync(join(outDir, "logs"), { recursive: true });
 
@@ -186,7 +189,7 @@ export async function runExperiment(configFile: string | undefined, o: RunOption
 
     const metricsFile = join(outDir, "metrics.jsonl");
     const metrics = createWriteStream(metricsFile, { flags: "w" });
-    const summary = new SummaryBuilder(eq, total);
+    const summary = new SummaryBuilder(eq, total, reference);
     const showBar = o.progress ?? process.stderr.isTTY;
     if (showBar) {
       bar = new cliProgress.SingleBar(
@@ -205,7 +208,7 @@ export async function runExperiment(configFile: string | undefined, o: RunOption
       let chunk = "";
       for (const st of batch)
         for (const ready of order.push(Number(st.round ?? 0), st)) {
-          last = roundMetrics(ready, eq);
+          last = roundMetrics(ready, eq, reference);
           chunk += `${JSON.stringify(last)}\n`;
           summary.add(last);
         }
@@ -262,7 +265,7 @@ export async function runExperiment(configFile: string | undefined, o: RunOption
     );
     if (Object.keys(learners).length > 0) s.learners = learners;
     writeFileSync(join(outDir, "summary.json"), `${JSON.stringify(s, null, 2)}\n`);
-    log.info({ out: outDir, rounds: s.rounds, distance: s.final.distance }, "run complete");
+    log.info({ out: outDir, rounds: s.rounds, distance: s.final.distance, reference: s.reference.kind }, "run complete");
     return s;
   } finally {
     bar?.stop();

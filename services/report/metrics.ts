@@ -2,6 +2,7 @@
  * Per-round metrics and the run summary, computed from each round's RoundStats (followed live on
  * the stats subject, or recomputed from the recorded outcomes: both give the same file).
  */
+import type { ReferenceKind, ReferencePath } from "../../market/economics/index.js";
 import { batchMean, type RoundStats } from "../bus/index.js";
 import type { Equilibria } from "./equilibria.js";
 
@@ -12,7 +13,10 @@ export interface RoundMetrics {
   step: number;
   priceMean: number;
   firms: Record<string, { quantityMean: number; profitMean: number; absent: boolean; distance: number }>;
-  /** Relative distance of the mean quantities to the equilibrium: max over firms of |q - q*| / q*. */
+  /**
+   * Relative distance of the mean quantities to the reference at this round's step (the stage
+   * equilibrium, or the dynamic reference path): max over firms of |q - q*| / q*.
+   */
   distance: number;
 }
 
@@ -25,15 +29,51 @@ export function relDistance(q: number, qStar: number): number {
 }
 
 /**
- * The metrics line of one round, from its RoundStats (as the market published them, or as
- * `statsOf` recomputes them from a recorded Outcome: the same doubles).
+ * Relative distance of a per-step path q to the reference path q*: sum_t |q_t - q*_t| / sum_t |q*_t|
+ * over the steps where q is known (absolute, sum_t |q_t| / steps, where q* is all zeros). One step
+ * gives relDistance.
  */
-export function roundMetrics(st: RoundStats, eq: Equilibria): RoundMetrics {
+export function pathDistance(q: readonly number[], qStar: readonly number[]): number {
+  let num = 0;
+  let den = 0;
+  let steps = 0;
+  q.forEach((v, t) => {
+    const w = qStar[t];
+    if (!Number.isFinite(v) || w === undefined) return;
+    num += Math.abs(v - w);
+    den += Math.abs(w);
+    steps++;
+  });
+  if (steps === 0) return Number.NaN;
+  return den === 0 ? num / steps : num / den;
+}
+
+/** Whether the run is compared with a dynamic reference path rather than the stage equilibrium. */
+export function isDynamic(reference: ReferencePath | undefined): reference is ReferencePath {
+  return reference !== undefined && reference.kind !== "stage-equilibrium";
+}
+
+/** The reference quantity of firm `id` at step `step` of the episode. */
+function referenceQuantity(reference: ReferencePath, id: string, step: number): number {
+  const q = reference.firms.find((f) => f.id === id)?.quantity;
+  if (q === undefined || q.length === 0) return Number.NaN;
+  return q[Math.min(Math.max(step, 0), q.length - 1)]!;
+}
+
+/**
+ * The metrics line of one round, from its RoundStats (as the market published them, or as
+ * `statsOf` recomputes them from a recorded Outcome: the same doubles). Distances are to the
+ * stage equilibrium, or, with a dynamic `reference`, to its quantity at the round's step.
+ */
+export function roundMetrics(st: RoundStats, eq: Equilibria, reference?: ReferencePath): RoundMetrics {
   const firms: RoundMetrics["firms"] = {};
   let distance = 0;
+  const dynamic = isDynamic(reference);
   (st.firmIds ?? []).forEach((id, f) => {
     const qm = st.quantityMeans?.[f] ?? Number.NaN;
-    const star = eq.stackelberg.firms.find((x) => x.id === id)?.quantity ?? Number.NaN;
+    const star = dynamic
+      ? referenceQuantity(reference, id, st.step ?? 0)
+      : (eq.stackelberg.firms.find((x) => x.id === id)?.quantity ?? Number.NaN);
     const d = relDistance(qm, star);
     distance = Math.max(distance, d);
     firms[id] = {
@@ -53,6 +93,25 @@ export function roundMetrics(st: RoundStats, eq: Equilibria): RoundMetrics {
   };
 }
 
+/** The reference a run is compared with, as summary.json states it. */
+export interface SummaryReference {
+  /** `stage-equilibrium`, `expected-stage-path` or `open-loop-path` (docs/equilibria.md). */
+  kind: ReferenceKind;
+  /** One line saying what the reference is. */
+  description: string;
+  /** Reference price at each step of the episode. */
+  priceByStep: number[];
+  firms: Record<
+    string,
+    {
+      quantityByStep: number[];
+      profitByStep: number[];
+      /** Discounted (valuation firms) or plain (profit firms) sum of the reference profits over an episode. */
+      value: number;
+    }
+  >;
+}
+
 /** Final figures of a run next to the equilibrium. */
 export interface Summary {
   experiment: string;
@@ -67,19 +126,34 @@ export interface Summary {
       {
         quantity: number;
         profit: number;
+        /** The reference quantity: the stage equilibrium's, or with a dynamic reference its mean over the episode's steps. */
         equilibriumQuantity: number;
+        /** The reference profit, likewise. */
         equilibriumProfit: number;
+        /**
+         * Relative distance to the reference: |q - q*| / q* of the mean quantity for the stage
+         * equilibrium; with a dynamic reference, of the per-step means to the reference path,
+         * sum_t |q_t - q*_t| / sum_t q*_t.
+         */
         distance: number;
         /** Mean quantity at each step of the episode over the final window (how output moves within an episode). */
         quantityByStep: number[];
+        /** The reference quantity at each step of the episode (what quantityByStep is compared with). */
+        referenceQuantityByStep: number[];
         /** Mean discounted sum of profits over an episode (the firm's valuation), final window. */
         episodeValue?: number;
+        /** The same sum along the reference path. */
+        referenceValue?: number;
       }
     >;
+    /** The reference price: the stage equilibrium's, or the dynamic reference's mean over the episode's steps. */
     equilibriumPrice: number;
     /** max over firms of the relative quantity distance */
     distance: number;
   };
+  /** Which reference `equilibrium*` and `distance` refer to, with its path. */
+  reference: SummaryReference;
+  /** The one-shot stage game's equilibria (always reported, whatever the reference). */
   equilibria: Equilibria;
   absences: number;
   /** Each learner's last reported metrics (exploration scale, losses, training throughput). */
@@ -93,9 +167,14 @@ export class SummaryBuilder {
   private readonly rows: RoundMetrics[] = [];
   private absences = 0;
 
+  /**
+   * @param reference the per-step reference (services/report/equilibria.ts `referenceFor`); without
+   *   it, or when it is the stage equilibrium, the run is compared with `eq.stackelberg`.
+   */
   constructor(
     private readonly eq: Equilibria,
     private readonly totalRounds: number,
+    private readonly reference?: ReferencePath,
   ) {}
 
   add(m: RoundMetrics): void {
@@ -123,13 +202,19 @@ export class SummaryBuilder {
         ? Math.min(this.rows.length, evaluationRounds)
         : Math.min(this.rows.length, Math.max(T, Math.ceil(this.totalRounds / 10 / T) * T));
     const last = this.rows.slice(-window);
+    const ref = this.reference;
+    const dynamic = isDynamic(ref);
     const firms: Summary["final"]["firms"] = {};
+    const reference: SummaryReference = {
+      kind: ref?.kind ?? "stage-equilibrium",
+      description: ref?.description ?? "equilibrium of the one-shot stage game at the episode-start state",
+      priceByStep: ref?.price ?? new Array<number>(T).fill(this.eq.stackelberg.price),
+      firms: {},
+    };
     let distance = 0;
     for (const e of this.eq.stackelberg.firms) {
       const q = mean(last.map((r) => r.firms[e.id]?.quantityMean ?? Number.NaN));
       const pr = mean(last.map((r) => r.firms[e.id]?.profitMean ?? Number.NaN));
-      const d = relDistance(q, e.quantity);
-      distance = Math.max(distance, d);
       const byStep = Array.from({ length: T }, (_, step) =>
         mean(last.filter((r) => r.step === step).map((r) => r.firms[e.id]?.quantityMean ?? Number.NaN)),
       );
@@ -138,14 +223,23 @@ export class SummaryBuilder {
         mean(last.filter((r) => r.step === step).map((r) => r.firms[e.id]?.profitMean ?? Number.NaN)),
       );
       const episodeValue = profitByStep.reduce((acc, p, k) => acc + gamma ** k * p, 0);
+      const rf = ref?.firms.find((f) => f.id === e.id);
+      const refQ = rf?.quantity ?? new Array<number>(T).fill(e.quantity);
+      const refProfit = rf?.profit ?? new Array<number>(T).fill(e.profit);
+      const referenceValue = refProfit.reduce((acc, p, k) => acc + gamma ** k * p, 0);
+      reference.firms[e.id] = { quantityByStep: refQ, profitByStep: refProfit, value: referenceValue };
+      const star = dynamic ? mean(refQ) : e.quantity;
+      const d = dynamic ? pathDistance(byStep, refQ) : relDistance(q, e.quantity);
+      distance = Math.max(distance, d);
       firms[e.id] = {
         quantity: q,
         profit: pr,
-        equilibriumQuantity: e.quantity,
-        equilibriumProfit: e.profit,
+        equilibriumQuantity: star,
+        equilibriumProfit: dynamic ? mean(refProfit) : e.profit,
         distance: d,
         quantityByStep: byStep,
-        ...(T > 1 ? { episodeValue } : {}),
+        referenceQuantityByStep: refQ,
+        ...(T > 1 ? { episodeValue, referenceValue } : {}),
       };
     }
     return {
@@ -153,7 +247,13 @@ export class SummaryBuilder {
       runId,
       rounds: this.rows.length,
       finalWindow: last.length,
-      final: { priceMean: mean(last.map((r) => r.priceMean)), firms, equilibriumPrice: this.eq.stackelberg.price, distance },
+      final: {
+        priceMean: mean(last.map((r) => r.priceMean)),
+        firms,
+        equilibriumPrice: dynamic ? mean(reference.priceByStep) : this.eq.stackelberg.price,
+        distance,
+      },
+      reference,
       equilibria: this.eq,
       absences: this.absences,
       wallSeconds,
