@@ -70,6 +70,15 @@ describe("conformance", () => {
     expect(report.batch).toBe(8);
   });
 
+  it("conformance - the Python learning follower (numpy, phase-aware) passes every check", async () => {
+    const python = join(ROOT, ".venv", "bin", "python");
+    if (!existsSync(python))
+      throw new Error(`${python} is missing: run \`npm test\` (scripts/test.sh sets up .venv with clients/python)`);
+    const { code, output, report } = await check(["--role", "follower"], [python, "-m", "stackelberg.examples.learning_follower", ...FIRM_FLAGS]);
+    expect(failing(report), output).toEqual([]);
+    expect(code).toBe(0);
+  });
+
   it("conformance - the TypeScript template agent (examples/outside-agent.ts, built into dist/) passes every check", async () => {
     const { code, output, report } = await check(
       ["--role", "follower"],

@@ -5,8 +5,8 @@
   :class:`~pettingzoo.AECEnv` (agents act in tier order, followers see the leaders' quantities).
 """
 
-from ._core import EnvProtocolError, RunEnded, obs_columns, observation
+from ._core import RunEnded, obs_columns, observation
 from .aec import MarketAECEnv, FirmSpec
 from .firm_env import FirmEnv
 
-__all__ = ["EnvProtocolError", "FirmEnv", "MarketAECEnv", "RunEnded", "FirmSpec", "obs_columns", "observation"]
+__all__ = ["FirmEnv", "MarketAECEnv", "RunEnded", "FirmSpec", "obs_columns", "observation"]

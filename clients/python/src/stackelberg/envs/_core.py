@@ -24,8 +24,6 @@ class RunEnded(StackelbergError):
     """The market ended the run (END_OF_RUN): no more rounds to play."""
 
 
-class EnvProtocolError(StackelbergError):
-    """The market rejected a submission of the environment (the Reject's code and detail)."""
 
 
 class LoopThread:
@@ -57,6 +55,8 @@ class Seat:
         self.outcomes: dict[int, pb.Outcome] = {}
         self._events: Optional[AsyncIterator[Event]] = None
         self.params: Optional[pb.RunParams] = None
+        #: Rejects received since :meth:`take_rejects` was last called (at most 64 kept).
+        self.rejects: list[str] = []
 
     @property
     def firm_id(self) -> str:
@@ -90,8 +90,18 @@ class Seat:
             for r in [r for r in self.outcomes if r < int(ev.round) - 64]:
                 del self.outcomes[r]
         elif isinstance(ev, pb.Reject):
-            raise EnvProtocolError(f"{self.firm_id}: market rejected round {ev.round}: {pb.RejectCode.Name(ev.code)}: {ev.detail[:300]}")
+            # A reject is news, not a failure: the market cleared the round without this firm's
+            # submission (the Outcome says absent; LATE after a slow step), and after UNKNOWN_FIRM
+            # the client registers again by itself. The firm keeps playing (docs/protocol.md).
+            name = pb.RejectCode.Name(ev.code) if ev.code in pb.RejectCode.values() else str(ev.code)
+            self.rejects.append(f"{name}: round {ev.round}: {ev.detail[:300]}")
+            del self.rejects[:-64]
         # RunControl (START, PHASE_CHANGE, CHECKPOINT, REGISTER): nothing to do here.
+
+    def take_rejects(self) -> list[str]:
+        """The rejects received since the last call ("CODE: round r: detail"), oldest first."""
+        out, self.rejects = self.rejects, []
+        return out
 
     async def next_move(self) -> pb.MoveRequest:
         """This firm's unanswered move request, waiting for it if needed."""

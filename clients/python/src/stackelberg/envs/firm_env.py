@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import ssl
-from typing import Any, Optional, SupportsFloat, Union
+from collections.abc import Coroutine
+from typing import Any, Optional, SupportsFloat, TypeVar, Union
 
 import gymnasium as gym
 import numpy as np
@@ -11,9 +12,11 @@ from gymnasium import spaces
 
 from .. import pb
 from ..client import FirmClient, StackelbergError
-from ._core import LoopThread, Obs, Seat, obs_columns, observation, outcome_info, own_row
+from ._core import LoopThread, Obs, RunEnded, Seat, obs_columns, observation, outcome_info, own_row
 
 __all__ = ["FirmEnv"]
+
+T = TypeVar("T")
 
 
 class FirmEnv(gym.Env[Obs, Obs]):
@@ -32,7 +35,9 @@ class FirmEnv(gym.Env[Obs, Obs]):
       sum), ``terminated`` = ``Outcome.episode_end``, ``truncated`` = False, and the observation of
       the firm's next move request (at the end of an episode, the observation just played again:
       the next episode's first move is read by :meth:`reset`). ``info`` holds the round's
-      ``prices``, the firm's ``quantities`` (as cleared) and ``profits`` per instance and ``absent``.
+      ``prices``, the firm's ``quantities`` (as cleared) and ``profits`` per instance, ``absent``,
+      and ``rejects``: the market's rejects received since the previous step ("LATE: round 12: ...");
+      a reject never stops the environment.
     * :meth:`reset` returns the first move request of an episode. Called mid-episode it finishes
       the episode by submitting zeros. The market decides everything: ``seed`` only seeds
       :attr:`np_random` (the run's randomness is the run seed's).
@@ -81,6 +86,19 @@ class FirmEnv(gym.Env[Obs, Obs]):
         self.last_outcome: Optional[pb.Outcome] = None
         self._obs: Optional[Obs] = None
         self._done = True
+        #: Set once END_OF_RUN was seen: every later reset/step raises it again.
+        self._ended: Optional[RunEnded] = None
+
+    def _call(self, coro: Coroutine[Any, Any, T]) -> T:
+        """Runs ``coro`` on the loop; after END_OF_RUN, raises RunEnded without touching the bus."""
+        if self._ended is not None:
+            coro.close()
+            raise RunEnded(str(self._ended))
+        try:
+            return self._lt.call(coro)
+        except RunEnded as e:
+            self._ended = e
+            raise
 
     async def _episode_start(self) -> pb.MoveRequest:
         s = self._seat
@@ -93,7 +111,7 @@ class FirmEnv(gym.Env[Obs, Obs]):
 
     def reset(self, *, seed: Optional[int] = None, options: Optional[dict[str, Any]] = None) -> tuple[Obs, dict[str, Any]]:
         super().reset(seed=seed)
-        m = self._lt.call(self._episode_start())
+        m = self._call(self._episode_start())
         self._obs = observation(self.params, m)
         self._done = False
         return self._obs.copy(), {}
@@ -107,12 +125,14 @@ class FirmEnv(gym.Env[Obs, Obs]):
         return o, await s.next_move()
 
     def step(self, action: Obs) -> tuple[Obs, SupportsFloat, bool, bool, dict[str, Any]]:
+        if self._ended is not None:
+            raise RunEnded(str(self._ended))
         if self._done or self._obs is None:
             raise StackelbergError("call reset() before step() (and after the end of an episode)")
         a = np.clip(np.asarray(action, dtype=np.float64).reshape(-1), 0.0, float(self.params.quantity_max))
         if a.shape != (int(self.params.batch),) or not np.all(np.isfinite(a)):
             raise ValueError(f"action must be {self.params.batch} finite quantities, got shape {np.shape(action)}")
-        o, m = self._lt.call(self._step([float(x) for x in a]))
+        o, m = self._call(self._step([float(x) for x in a]))
         self.last_outcome = o
         profits = own_row(self.params, o, self.firm_id, "profits")
         reward = float(profits.mean() if self._reward == "mean" else profits.sum())
@@ -120,7 +140,9 @@ class FirmEnv(gym.Env[Obs, Obs]):
         if m is not None:
             self._obs = observation(self.params, m)
         self._done = terminated
-        return self._obs.copy(), reward, terminated, False, outcome_info(self.params, o, self.firm_id)
+        info = outcome_info(self.params, o, self.firm_id)
+        info["rejects"] = self._seat.take_rejects()
+        return self._obs.copy(), reward, terminated, False, info
 
     def close(self) -> None:
         """Disconnects and stops the loop thread (idempotent). A pending move is left unanswered."""
