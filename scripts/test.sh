@@ -8,8 +8,16 @@ npm run --silent typecheck
 npm run --silent lint
 
 # The Python client in a project-local virtual environment (.venv, ignored by git), installed
-# editable so the tests see the working tree; reinstalled when its pyproject.toml changes.
-if [ ! -x .venv/bin/python ] || [ clients/python/pyproject.toml -nt .venv/.stk-installed ]; then
+# editable so the tests see the working tree; reinstalled when its pyproject.toml changes or when
+# the venv's `stackelberg` is not this tree's (e.g. a non-editable `pip install ./clients/python`).
+if ! python3 -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else 1)'; then
+  echo "test: Python >= 3.10 is required for the Python client (clients/python)" >&2
+  exit 1
+fi
+editable() {
+  .venv/bin/python -c 'import os, sys, stackelberg; sys.exit(0 if os.path.realpath(stackelberg.__file__).startswith(os.path.realpath("clients/python/src")) else 1)' 2>/dev/null
+}
+if [ ! -x .venv/bin/python ] || [ clients/python/pyproject.toml -nt .venv/.stk-installed ] || ! editable; then
   echo "test: setting up .venv for the Python client (clients/python)"
   python3 -m venv .venv
   .venv/bin/pip install --quiet --disable-pip-version-check -e './clients/python[dev]'
@@ -25,5 +33,5 @@ if [ "$#" -eq 0 ]; then
   echo "test: Go client (clients/go): go vet, go test"
   (cd clients/go && GOFLAGS=-mod=readonly go vet ./... && GOFLAGS=-mod=readonly go test ./...)
   echo "test: Python client (clients/python): mypy, pytest"
-  (cd clients/python && ../../.venv/bin/mypy && ../../.venv/bin/pytest -q)
+  (cd clients/python && ../../.venv/bin/mypy && STK_REQUIRE_ALL=1 ../../.venv/bin/pytest -q -rs)
 fi

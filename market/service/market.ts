@@ -11,6 +11,7 @@ import {
   type BusMessage,
   ControlKind,
   ObservationColumn,
+  roleFromMsg,
   decode,
   detail,
   encode,
@@ -22,7 +23,6 @@ import {
   clipList,
   isSubjectToken,
   rejectName,
-  Role,
   WIRE_LIMITS,
   type RunSubjects,
   runSubjects,
@@ -46,7 +46,7 @@ import {
 import { observationColumns, runParams } from "./params.js";
 import { Budget } from "./budget.js";
 import { RoundRecorder } from "./recorder.js";
-import { type ClaimedRole, type Decision, RoundMachine } from "./round-machine.js";
+import { type Decision, RoundMachine } from "./round-machine.js";
 import { type Phase, phaseAt, phasesOf } from "./schedule.js";
 
 /** A cleared round as the service saw it (for in-process observers and tests). */
@@ -78,11 +78,6 @@ export interface MarketServiceOptions {
    * between outcomes and their stats) get their stats published again.
    */
   resumeStatsRounds?: ReadonlySet<number>;
-}
-
-/** The role a Register claims, from its wire enum. */
-function claimedRole(role: number | null | undefined): ClaimedRole {
-  return role === Role.ROLE_LEADER ? "leader" : role === Role.ROLE_FOLLOWER ? "follower" : "unspecified";
 }
 
 /** Runs one market: `run()` resolves when the last round is cleared and recorded. */
@@ -276,7 +271,7 @@ export class MarketService {
       rejectWith(RejectCode.VERSION, detail.version(firmId, reg.protocolVersion ?? 0));
       return;
     }
-    const role = claimedRole(reg.role);
+    const role = roleFromMsg(reg.role);
     const r = reg.preparing
       ? this.machine.checkRegistration(firmId, reg.tier ?? 0, role)
       : this.machine.register(firmId, reg.tier ?? 0, role);

@@ -1,5 +1,5 @@
 /** Builds the run's public parameters (RunParams) from the experiment: what a firm learns on registration. */
-import { costMsg, DefaultAction, demandMsg, ObservationColumn, type RunParams, Role } from "../../services/bus/index.js";
+import { costMsg, defaultActionMsg, demandMsg, ObservationColumn, type RunParams, roleMsg } from "../../services/bus/index.js";
 import type { Experiment } from "../../services/config/index.js";
 
 /**
@@ -15,7 +15,6 @@ export function observationColumns(exp: Experiment): ObservationColumn[] {
   return cols;
 }
 
-const DEFAULT_ACTIONS = { last: DefaultAction.DEFAULT_LAST, zero: DefaultAction.DEFAULT_ZERO, exclude: DefaultAction.DEFAULT_EXCLUDE };
 
 export function runParams(exp: Experiment, runId: string): RunParams {
   const m = exp.market;
@@ -31,11 +30,11 @@ export function runParams(exp: Experiment, runId: string): RunParams {
     shockRho: m.dynamics.shock?.rho ?? 0,
     shockSigma: m.dynamics.shock?.sigma ?? 0,
     adjustmentCost: m.dynamics.adjustmentCost ?? 0,
-    defaultAction: DEFAULT_ACTIONS[m.defaultAction],
+    defaultAction: defaultActionMsg(m.defaultAction),
     maxMisses: m.maxMisses,
     firms: exp.firms.map((f) => ({
       firmId: f.id,
-      role: f.role === "leader" ? Role.ROLE_LEADER : Role.ROLE_FOLLOWER,
+      role: roleMsg(f.role),
       tier: f.tier,
       cost: costMsg(f.cost),
     })),

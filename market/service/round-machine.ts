@@ -5,6 +5,7 @@
  * unit-testable without a server; market.ts is the thin NATS adapter around it.
  */
 import { detail, RejectCode, type RejectCodeValue, roleOfTier } from "../../services/bus/protocol.js";
+import type { roleFromMsg } from "../../services/bus/contract.js";
 
 /** One firm the run expects (from the experiment config). */
 export interface ExpectedFirm {
@@ -13,7 +14,8 @@ export interface ExpectedFirm {
 }
 
 /** The role a registration claims: tier 0 holds the leaders, every later tier followers. */
-export type ClaimedRole = "leader" | "follower" | "unspecified";
+/** The role a registration claims (roleFromMsg of its wire enum). */
+export type ClaimedRole = ReturnType<typeof roleFromMsg>;
 
 /** What the machine needs to know about the run. */
 export interface RoundMachineConfig {

@@ -92,3 +92,28 @@ export function costFromMsg(m: CostMsg): CostSpec {
     return { kind: "learning-by-doing", c0: m.learningByDoing.c0 ?? 0, cMin: m.learningByDoing.cMin ?? 0, rate: m.learningByDoing.rate ?? 0, fixed };
   throw new ProtocolError("RunParams: a firm's cost message names no cost model");
 }
+
+/** A firm's role as the configuration names it. */
+export type RoleName = "leader" | "follower";
+
+/** The wire form of a role. */
+export function roleMsg(role: RoleName): stackelberg.v1.Role {
+  return role === "leader" ? stackelberg.v1.Role.ROLE_LEADER : stackelberg.v1.Role.ROLE_FOLLOWER;
+}
+
+/** The role a message claims, from its wire enum ("unspecified" for anything else: it came off the wire). */
+export function roleFromMsg(role: number | null | undefined): RoleName | "unspecified" {
+  return role === stackelberg.v1.Role.ROLE_LEADER ? "leader" : role === stackelberg.v1.Role.ROLE_FOLLOWER ? "follower" : "unspecified";
+}
+
+/** What the market does for a firm that misses a deadline, as the configuration names it. */
+export type DefaultActionName = "last" | "zero" | "exclude";
+
+/** The wire form of a default action. */
+export function defaultActionMsg(a: DefaultActionName): stackelberg.v1.DefaultAction {
+  return a === "last"
+    ? stackelberg.v1.DefaultAction.DEFAULT_LAST
+    : a === "zero"
+      ? stackelberg.v1.DefaultAction.DEFAULT_ZERO
+      : stackelberg.v1.DefaultAction.DEFAULT_EXCLUDE;
+}

@@ -5,11 +5,16 @@ export {
   columnName,
   costFromMsg,
   costMsg,
+  type DefaultActionName,
+  defaultActionMsg,
   demandFromMsg,
   demandMsg,
   OBSERVATION_COLUMNS,
   ObservationColumn,
   observationColumn,
+  type RoleName,
+  roleFromMsg,
+  roleMsg,
 } from "./contract.js";
 export { MemoryBus } from "./memory.js";
 export { NatsBus, type NatsBusOptions } from "./nats.js";

@@ -4,6 +4,8 @@ import {
   columnName,
   costFromMsg,
   costMsg,
+  DefaultAction,
+  defaultActionMsg,
   decode,
   demandFromMsg,
   demandMsg,
@@ -11,6 +13,9 @@ import {
   OBSERVATION_COLUMNS,
   ObservationColumn,
   observationColumn,
+  Role,
+  roleFromMsg,
+  roleMsg,
 } from "../../../services/bus/index.js";
 import { ProtocolError } from "../../../services/errors.js";
 
@@ -57,5 +62,23 @@ describe("the contract's model conversions", () => {
   it("refuses a message that names no model with a protocol error", () => {
     expect(() => demandFromMsg({})).toThrow(ProtocolError);
     expect(() => costFromMsg({ fixed: 1 })).toThrow(ProtocolError);
+  });
+});
+
+describe("the contract's enum conversions", () => {
+  it("maps roles both ways and reads anything else off the wire as unspecified", () => {
+    expect(roleMsg("leader")).toBe(Role.ROLE_LEADER);
+    expect(roleMsg("follower")).toBe(Role.ROLE_FOLLOWER);
+    expect(roleFromMsg(roleMsg("leader"))).toBe("leader");
+    expect(roleFromMsg(roleMsg("follower"))).toBe("follower");
+    for (const v of [undefined, null, 0, 3, -1]) expect(roleFromMsg(v)).toBe("unspecified");
+  });
+
+  it("maps every default action to its wire value", () => {
+    expect([defaultActionMsg("last"), defaultActionMsg("zero"), defaultActionMsg("exclude")]).toEqual([
+      DefaultAction.DEFAULT_LAST,
+      DefaultAction.DEFAULT_ZERO,
+      DefaultAction.DEFAULT_EXCLUDE,
+    ]);
   });
 });

@@ -30,7 +30,7 @@ func TestGoldenFiles(t *testing.T) {
 		t.Fatal(err)
 	}
 	if len(bins) == 0 {
-		t.Skipf("no golden files in %s", testdata)
+		t.Fatalf("no golden files in %s (run node scripts/gen-golden.mjs after npm run build)", testdata)
 	}
 	for _, bin := range bins {
 		name := strings.TrimSuffix(filepath.Base(bin), ".bin")
