@@ -2,6 +2,7 @@
  * A minimal outside agent: everything it uses is the protobuf contract (proto/stackelberg/v1) and
  * the subject protocol (docs/protocol.md); no code of the framework's firm runtime. It plays a
  * constant quantity in every instance. Any language with a NATS client and protobuf works the same.
+ * Everything off the wire is checked before use (docs/protocol.md, "A firm's side of the protocol").
  *
  * With credentials (the default everywhere): the agent authenticates with its nkey seed and uses
  * its identity's inbox prefix, the only inbox it may subscribe to (docs/protocol.md).
@@ -14,9 +15,19 @@
  */
 import { readFileSync } from "node:fs";
 import { connect, nkeyAuthenticator } from "@nats-io/transport-node";
-import { ControlKind, decode, encode, PROTOCOL_VERSION, RejectCode, Role } from "../services/bus/index.js";
+import {
+  ControlKind,
+  decode,
+  encode,
+  type MoveRequest,
+  PROTOCOL_VERSION,
+  RejectCode,
+  Role,
+  type RunParams,
+} from "../services/bus/index.js";
 
-const [url = "nats://127.0.0.1:4222", run = "demo", firmId = "follower", tierArg = "1", quantityArg = "22.5", seedFile] = process.argv.slice(2);
+const [url = "nats://127.0.0.1:4222", run = "demo", firmId = "follower", tierArg = "1", quantityArg = "22.5", seedFile] =
+  process.argv.slice(2);
 const tier = Number(tierArg);
 const quantity = Number(quantityArg);
 const nc = await connect({
@@ -46,8 +57,22 @@ const register = async (preparing: boolean) => {
     }
   }
   const reply = decode.registerReply(data);
+  // A refusal (VERSION, NOT_IN_RUN) is final: the agent stops with an error (a non-zero exit).
   if (!reply.accepted) throw new Error(`registration refused: ${reply.reject?.detail}`);
   return reply;
+};
+
+// Logs at most one line per kind every 5 s, with the number suppressed since: junk off the wire
+// must not become a flood of log lines. The table of kinds is capped.
+const logged = new Map<string, { at: number; suppressed: number }>();
+const warn = (kind: string, text: string) => {
+  const e = logged.get(kind);
+  if (e && Date.now() - e.at < 5000) {
+    e.suppressed++;
+    return;
+  }
+  console.error(e?.suppressed ? `${text} (${e.suppressed} more suppressed)` : text);
+  if (e || logged.size < 64) logged.set(kind, { at: Date.now(), suppressed: 0 });
 };
 
 // Anything off the wire may be junk: a message that does not decode is dropped, never fatal.
@@ -55,9 +80,27 @@ const decoded = <T>(what: string, f: () => T): T | undefined => {
   try {
     return f();
   } catch {
-    console.error(`dropped a ${what} that is not a valid message`);
+    warn(what, `dropped a ${what} that is not a valid message`);
     return undefined;
   }
+};
+
+// A move request is used only if it matches the run: batch B, B x columns observation values,
+// firms x B committed quantities per earlier tier, one row per tier firm in the own_* arrays (or
+// none), all finite. What fails is dropped, as is one that does not name this firm.
+let params: RunParams = {};
+const finite = (xs: number[] | null | undefined) => (xs ?? []).every(Number.isFinite);
+const moveProblem = (m: MoveRequest): string | undefined => {
+  const B = params.batch ?? 0;
+  const n = (m.tierFirmIds ?? []).length;
+  if (m.batch !== B) return `batch ${m.batch}, the run's is ${B}`;
+  const obs = m.observation ?? [];
+  if (obs.length !== B * (params.observationColumns ?? []).length || !finite(obs)) return "bad observation";
+  for (const t of m.committed ?? [])
+    if ((t.quantities ?? []).length !== (t.firmIds ?? []).length * B || !finite(t.quantities)) return "bad committed quantities";
+  for (const own of [m.ownLastQuantity ?? [], m.ownMarginalCost ?? []])
+    if ((own.length !== 0 && own.length !== n * B) || !finite(own)) return "bad own_last_quantity or own_marginal_cost";
+  return undefined;
 };
 let ready = false;
 let ended = false;
@@ -87,7 +130,9 @@ nc.subscribe(`stk.${run}.move.${tier}`, {
   callback: (_err, msg) => {
     const move = decoded("MoveRequest", () => decode.move(msg.data));
     if (!move || !(move.tierFirmIds ?? []).includes(firmId) || ended) return;
-    const quantities = new Array<number>(move.batch ?? 1).fill(quantity);
+    const problem = moveProblem(move);
+    if (problem) return warn("invalid MoveRequest", `dropped the move request of round ${move.round}: ${problem}`);
+    const quantities = new Array<number>(params.batch ?? 1).fill(quantity);
     nc.publish(`stk.${run}.submit.${firmId}`, encode.submission({ runId: run, firmId, round: move.round, quantities }));
   },
 });
@@ -95,7 +140,7 @@ nc.subscribe(`stk.${run}.reject.${firmId}`, {
   callback: (_e, m) => {
     const r = decoded("Reject", () => decode.reject(m.data));
     if (!r) return;
-    console.error("rejected:", r.detail);
+    warn(`reject ${r.code}`, `rejected: ${(r.detail ?? "").slice(0, 300)}`);
     if (r.code === RejectCode.UNKNOWN_FIRM) registerAgain();
   },
 });
@@ -119,8 +164,8 @@ const end = new Promise<void>((resolve) =>
   }),
 );
 
-const { params } = await register(true); // fetch the run's parameters
-console.log(`run ${params?.runId}: batch ${params?.batch}, ${params?.totalRounds} rounds, quantities in [0, ${params?.quantityMax}]`);
+params = (await register(true)).params ?? {}; // fetch the run's parameters
+console.log(`run ${params.runId}: batch ${params.batch}, ${params.totalRounds} rounds, quantities in [0, ${params.quantityMax}]`);
 await register(false); // ready to move
 ready = true;
 await end;

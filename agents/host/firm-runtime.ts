@@ -50,6 +50,37 @@ export interface FirmRuntimeOptions {
   metricsFile?: string;
 }
 
+const finite = (xs: ArrayLike<number>): boolean => Array.prototype.every.call(xs, Number.isFinite);
+
+/**
+ * What makes a move request (that names the firm) unusable in a run of batch `B` with `C`
+ * observation columns, or undefined: a batch other than B, an observation other than B x C values,
+ * a committed entry other than its firms x B values, own_last_quantity / own_marginal_cost other
+ * than one row per tier firm (or empty), a non-finite value anywhere. Off the wire, so checked once
+ * here before any policy indexes it.
+ */
+export function moveProblem(m: MoveRequest, B: number, C: number): string | undefined {
+  if ((m.batch ?? 0) !== B) return `batch ${m.batch ?? 0}, the run's batch is ${B}`;
+  const obs = m.observation ?? [];
+  if (obs.length !== B * C) return `${obs.length} observation values, want ${B} x ${C}`;
+  if (!finite(obs)) return "a non-finite observation value";
+  for (const t of m.committed ?? []) {
+    const q = t.quantities ?? [];
+    const n = (t.firmIds ?? []).length;
+    if (q.length !== n * B) return `${q.length} committed quantities of tier ${t.tier ?? 0}, want ${n} firms x ${B}`;
+    if (!finite(q)) return `a non-finite committed quantity of tier ${t.tier ?? 0}`;
+  }
+  const rows = (m.tierFirmIds ?? []).length * B;
+  for (const [name, v] of [
+    ["own_last_quantity", m.ownLastQuantity ?? []],
+    ["own_marginal_cost", m.ownMarginalCost ?? []],
+  ] as const) {
+    if (v.length !== 0 && v.length !== rows) return `${v.length} ${name} values, want ${rows}`;
+    if (!finite(v)) return `a non-finite ${name} value`;
+  }
+  return undefined;
+}
+
 /** Runs one firm until the market announces the end of the run. */
 export class FirmRuntime {
   private readonly subj: RunSubjects;
@@ -232,9 +263,9 @@ export class FirmRuntime {
     const k = ids.indexOf(this.opts.firmId);
     if (k < 0) return; // evicted or not expected this round
     const B = this.view.batch;
-    const C = this.view.observationColumns.length;
-    if ((m.observation ?? []).length !== B * C || (m.batch ?? 0) !== B) {
-      this.wireLog.warn("MoveRequest", { round: Number(m.round ?? 0), batch: m.batch ?? 0 }, "move request does not match the run's batch; ignored");
+    const problem = moveProblem(m, B, this.view.observationColumns.length);
+    if (problem) {
+      this.wireLog.warn("MoveRequest", { round: Number(m.round ?? 0), problem }, "move request does not match the run; ignored");
       return;
     }
     const committed = new Map<string, Float64Array>();
@@ -296,8 +327,15 @@ export class FirmRuntime {
     const round = Number(o.round ?? 0);
     // A round is observed once: an outcome delivered again (or replayed from the record) is ignored.
     if (round <= this.lastObserved) return;
-    if ((o.quantities ?? []).length !== F * B || (o.profits ?? []).length !== F * B || (o.prices ?? []).length !== B) {
-      this.wireLog.warn("Outcome", { round }, "outcome does not match the run's batch; ignored");
+    if (
+      (o.quantities ?? []).length !== F * B ||
+      (o.profits ?? []).length !== F * B ||
+      (o.prices ?? []).length !== B ||
+      !finite(o.quantities ?? []) ||
+      !finite(o.profits ?? []) ||
+      !finite(o.prices ?? [])
+    ) {
+      this.wireLog.warn("Outcome", { round }, "outcome does not match the run; ignored");
       return;
     }
     this.lastObserved = round;

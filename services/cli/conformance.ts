@@ -12,6 +12,8 @@ export interface ConformanceCommandOptions {
   port?: string;
   out?: string;
   json?: boolean;
+  /** False skips the refusal check (`--no-refusal`). */
+  refusal?: boolean;
 }
 
 /**
@@ -39,6 +41,7 @@ export async function conformanceCommand(agent: string[], o: ConformanceCommandO
     ...(manual ? {} : { agent }),
     ...(o.out ? { out: o.out } : {}),
     ...(o.port !== undefined ? { port: int("--port", o.port) } : {}),
+    ...(o.refusal === false ? { refusal: false } : {}),
     // The report owns stdout; logs (warnings only, unless LOG_LEVEL says otherwise) go to stderr.
     logger: rootLogger("conformance", process.env.LOG_LEVEL ?? "warn"),
     // With --json, stdout holds only the report.

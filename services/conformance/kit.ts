@@ -4,8 +4,10 @@
  * it accepts and rejects (so an agent is held to exactly the market's rules, with the same reject
  * codes and texts), simulated firms take the other tiers (they commit at once), and the scenario
  * (scenario.ts) can bend a round: clear it at once as if its deadline had passed, or answer the
- * agent's submission with a reject of a chosen code. Whatever the agent gets wrong is reported to
- * `onProblem` as one line.
+ * agent's submission with a reject of a chosen code. It can also send move requests that decode but
+ * are invalid (under round numbers of their own, never played) and, after END_OF_RUN, a stray one:
+ * an agent must answer none of them. Whatever the agent gets wrong is reported to `onProblem` as
+ * one line.
  */
 import {
   answerable,
@@ -22,6 +24,7 @@ import {
   RejectCode,
   type RejectCodeName,
   Role,
+  roleFromMsg,
   type RunControl,
   type RunParams,
   type RunSubjects,
@@ -41,7 +44,7 @@ import {
   type MarketModel,
   type MarketState,
 } from "../../market/economics/index.js";
-import { type ClaimedRole, type Decision, RoundMachine, runParams } from "../../market/service/index.js";
+import { type Decision, RoundMachine, runParams } from "../../market/service/index.js";
 
 /** A reject code's wire value. */
 type RejectCodeValue = (typeof RejectCode)[RejectCodeName];
@@ -73,6 +76,21 @@ export interface RoundPlan {
   context?: string;
 }
 
+/**
+ * A move request for the agent as the kit would send it, before a scenario bends it out of shape
+ * (see `Kit.invalidMove`): the fields an invalid move request gets wrong.
+ */
+export interface MoveDraft {
+  batch: number;
+  /** B x the run's observation columns (none in the check's run). */
+  observation: number[];
+  /** One entry per earlier tier (none for tier 0), firm-major, every quantity 40. */
+  committed: Array<{ tier: number; firmIds: string[]; quantities: number[] }>;
+  tierFirmIds: string[];
+  ownLastQuantity: number[];
+  ownMarginalCost: number[];
+}
+
 /** How a round went. */
 export interface RoundResult {
   readonly round: number;
@@ -92,11 +110,6 @@ interface OpenRound {
 
 /** Bytes no protobuf decoder accepts: the first tag has wire type 7, which does not exist. */
 export const JUNK = new TextEncoder().encode("\x0fthis is not a protobuf message");
-
-/** The role a Register claims, from its wire enum. */
-function claimedRole(role: number | null | undefined): ClaimedRole {
-  return role === Role.ROLE_LEADER ? "leader" : role === Role.ROLE_FOLLOWER ? "follower" : "unspecified";
-}
 
 /** Test rejects say what they are: the agent's author reads them in the agent's log. */
 function testDetail(text: string): string {
@@ -136,6 +149,8 @@ export class Kit {
   private readonly forgiven = new Map<number, number>();
   /** Decoded submissions naming each round. */
   private readonly named = new Map<number, number>();
+  /** Rounds of the invalid move requests the kit sent: what answering one gets wrong. */
+  private readonly decoys = new Map<number, string>();
 
   constructor(o: KitOptions) {
     this.bus = o.bus;
@@ -238,6 +253,64 @@ export class Kit {
     this.publish(this.subj.move(this.agent.tier), JUNK);
   }
 
+  /**
+   * Sends the agent a move request that decodes but is invalid as `bend` makes it, under a round
+   * number of its own that is never played; returns that round. A submission for it is reported
+   * as `problem` (what answering it gets wrong) and answered with OUT_OF_ORDER, as the market would.
+   */
+  invalidMove(problem: string, bend: (m: MoveDraft) => void): number {
+    const round = this.nextRound++;
+    const draft = this.draft();
+    bend(draft);
+    this.decoys.set(round, problem);
+    this.publishDraft(round, draft);
+    return round;
+  }
+
+  /** After END_OF_RUN: a well-formed move request naming the agent, which it must not answer; returns its round. */
+  strayMove(): number {
+    const round = this.nextRound++;
+    this.publishDraft(round, this.draft());
+    return round;
+  }
+
+  /** A valid move request of the agent's tier: the earlier tiers' quantities all 40. */
+  private draft(): MoveDraft {
+    const B = this.batch;
+    const firms = this.exp.firms;
+    const committed: MoveDraft["committed"] = [];
+    for (let t = 0; t < this.agent.tier; t++) {
+      const ids = firms.filter((f) => f.tier === t).map((f) => f.id);
+      committed.push({ tier: t, firmIds: ids, quantities: new Array<number>(ids.length * B).fill(40) });
+    }
+    const tierIds = firms.filter((f) => f.tier === this.agent.tier).map((f) => f.id);
+    return {
+      batch: B,
+      observation: new Array<number>(B * (this.params.observationColumns ?? []).length).fill(0),
+      committed,
+      tierFirmIds: tierIds,
+      ownLastQuantity: [],
+      ownMarginalCost: [],
+    };
+  }
+
+  private publishDraft(round: number, d: MoveDraft): void {
+    this.publish(
+      this.subj.move(this.agent.tier),
+      encode.move({
+        runId: this.subj.run,
+        round,
+        episode: round,
+        step: 0,
+        episodeEnd: true,
+        tier: this.agent.tier,
+        deadlineUnixMs: Date.now() + this.deadlineMs,
+        phase: this.phase,
+        ...d,
+      }),
+    );
+  }
+
   /** Plays the next round; resolves when it has cleared (the outcome is out). */
   playRound(plan: RoundPlan = {}): Promise<RoundResult> {
     // A step left behind by an agent that exited may still ask; after close() nothing happens.
@@ -253,6 +326,7 @@ export class Kit {
 
   /** Stops listening and cancels the round timer; nothing is published after this. */
   close(): void {
+    if (this.closed) return;
     this.closed = true;
     if (this.timer) clearTimeout(this.timer);
     for (const s of this.subs) s.unsubscribe();
@@ -326,7 +400,7 @@ export class Kit {
       seen(preparing, false);
       return;
     }
-    const role = claimedRole(reg.role);
+    const role = roleFromMsg(reg.role);
     const tier = reg.tier ?? 0;
     const bad = preparing ? this.machine.checkRegistration(firmId, tier, role) : this.machine.register(firmId, tier, role);
     if (bad) {
@@ -381,6 +455,12 @@ export class Kit {
     if (this.endedAt > 0) {
       // The market has stopped: it answers nothing any more.
       this.problem(`it submitted for round ${round} after END_OF_RUN: a firm stops at the end of the run`);
+      return;
+    }
+    const decoy = this.decoys.get(round);
+    if (decoy !== undefined) {
+      this.problem(`${decoy} (round ${round})`);
+      this.sendReject(RejectCode.OUT_OF_ORDER, round, detail.wrongRound(firmId, round, this.machine.currentRound));
       return;
     }
     if (sub.runId && sub.runId !== this.subj.run)

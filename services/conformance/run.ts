@@ -2,7 +2,8 @@
  * `stackelberg conformance`: sets up the check's run (a linear market with the agent and one
  * simulated firm per other tier), starts a local nats-server secured for it as `stackelberg run`
  * does, plays the market's role with the kit, starts the agent (or waits for one started by hand),
- * runs the scenario and returns the report.
+ * runs the scenario, then (for an agent it started) the refusal check in a second short session,
+ * and returns the report.
  */
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -17,7 +18,8 @@ import { runIdFor } from "../launcher/run-id.js";
 import { type SecuredServer, startSecuredServer } from "../launcher/secured-server.js";
 import { agentEnv, AgentProcess, type AgentValues } from "./agent.js";
 import { Kit } from "./kit.js";
-import { type ConformanceReport, summarize } from "./report.js";
+import { checkRefusal, REFUSAL_CHECK } from "./refusal.js";
+import { type CheckResult, type ConformanceReport, summarize } from "./report.js";
 import { runSteps } from "./runner.js";
 import { SCENARIO, scenarioRounds } from "./scenario.js";
 
@@ -39,6 +41,11 @@ export interface ConformanceOptions {
   out?: string;
   /** Port of the check's nats-server (default: a free one). */
   port?: number;
+  /**
+   * After the scenario, start the agent once more and refuse its registration: it must exit
+   * non-zero (check "register.refused"; default true; only for an agent the check starts).
+   */
+  refusal?: boolean;
   logger: Logger;
   /** Receives the connection details when the agent is to be started by hand. */
   announce?: (text: string) => void;
@@ -134,6 +141,7 @@ export async function runConformance(o: ConformanceOptions): Promise<Conformance
   let bus: NatsBus | undefined;
   let kit: Kit | undefined;
   let agent: AgentProcess | undefined;
+  let refused: AgentProcess | undefined;
   let interrupt: (e: Error) => void = () => {};
   const interrupted = new Promise<never>((_, reject) => (interrupt = reject));
   interrupted.catch(() => {});
@@ -162,8 +170,41 @@ export async function runConformance(o: ConformanceOptions): Promise<Conformance
     const logFile = o.out ? join(dir, "agent.log") : undefined;
     if (o.agent) agent = await AgentProcess.start(o.agent, values, logFile);
     else o.announce?.(connectionText(values, o.registerWaitMs, kit.subj.firmInbox(o.firm)));
-    const checks = await Promise.race([runSteps(SCENARIO, { kit, agent, registerWaitMs: o.registerWaitMs }), interrupted]);
+    const checks: CheckResult[] = await Promise.race([
+      runSteps(SCENARIO, { kit, agent, registerWaitMs: o.registerWaitMs }),
+      interrupted,
+    ]);
     await agent?.stop();
+    if (o.refusal !== false) {
+      const skip = (detail: string): CheckResult => ({
+        name: REFUSAL_CHECK.name,
+        status: "skip",
+        detail,
+        expects: REFUSAL_CHECK.expects,
+      });
+      if (!o.agent) checks.push(skip("not checked: the agent was started by hand (no agent command)"));
+      else if (!kit.registrations.some((r) => r.accepted))
+        checks.push(skip("not run: the agent never registered in the scenario"));
+      else {
+        // The scenario's market stops answering; the refusal session has the register subject to itself.
+        kit.close();
+        const command = o.agent;
+        checks.push(
+          await Promise.race([
+            checkRefusal({
+              bus,
+              subj: kit.subj,
+              command,
+              values,
+              registerWaitMs: o.registerWaitMs,
+              ...(o.out ? { logFile: join(dir, "agent-refused.log") } : {}),
+              started: (a) => (refused = a),
+            }),
+            interrupted,
+          ]),
+        );
+      }
+    }
     const report = summarize({
       run: runId,
       nats: server.nats.url,
@@ -188,6 +229,7 @@ export async function runConformance(o: ConformanceOptions): Promise<Conformance
     process.removeListener("SIGINT", onSignal);
     process.removeListener("SIGTERM", onSignal);
     await agent?.stop();
+    await refused?.stop();
     kit?.close();
     await bus?.close().catch(() => {});
     await server?.nats.stop();

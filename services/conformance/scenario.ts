@@ -7,7 +7,7 @@
  */
 import { ControlKind, PROTOCOL_VERSION, RejectCode, type RejectCodeName } from "../bus/index.js";
 import type { AgentProcess } from "./agent.js";
-import type { Kit, RegistrationSeen } from "./kit.js";
+import type { Kit, MoveDraft, RegistrationSeen } from "./kit.js";
 import type { Check } from "./report.js";
 
 /** What a step works with. */
@@ -43,12 +43,117 @@ export const TIMINGS = {
   lateSubmissionMs: 1000,
   /** Between the junk move request and the next round (time for a crash to show). */
   junkSettleMs: 300,
+  /** Between invalid move requests and the next round (time for an answer or a crash to show). */
+  invalidSettleMs: 300,
+  /** From END_OF_RUN to the stray move request after it (so that END_OF_RUN is surely handled first). */
+  strayAfterEndMs: 200,
   /** After END_OF_RUN, for a submission to show, when the agent was started by hand. */
   afterEndMs: 1000,
+  /** To exit (non-zero) after its registration was refused, in the refusal check. */
+  refusalExitMs: 5000,
 } as const;
 
 /** Rounds played in "rounds". */
 const NORMAL_ROUNDS = 3;
+
+/** A move request that decodes but is invalid: what answering it gets wrong, and how it is bent. */
+interface InvalidMove {
+  readonly problem: (kit: Kit) => string;
+  readonly bend: (m: MoveDraft, kit: Kit) => void;
+}
+
+/** The first committed entry; a tier-0 request (which has none) gets one, of a firm not in the run. */
+function firstCommitted(m: MoveDraft, B: number): MoveDraft["committed"][number] {
+  if (m.committed.length === 0)
+    m.committed.push({ tier: 0, firmIds: ["conformance-ghost"], quantities: new Array<number>(B).fill(40) });
+  return m.committed[0]!;
+}
+
+const DROP = "a firm drops a move request that does not match the run (docs/protocol.md)";
+
+/** Committed quantities of the wrong length: `delta` values more (or fewer) than firms x B. */
+function committedOff(delta: number): InvalidMove {
+  return {
+    problem: (kit) =>
+      `it answered a move request whose committed quantities were ${delta > 0 ? "one more" : "one fewer"} than its firms x B (${kit.batch}): ${DROP}`,
+    bend: (m, kit) => {
+      const c = firstCommitted(m, kit.batch);
+      c.quantities = new Array<number>(c.firmIds.length * kit.batch + delta).fill(40);
+    },
+  };
+}
+
+/** A non-finite committed quantity. */
+function committedNonFinite(v: number, at: "first" | "last"): InvalidMove {
+  return {
+    problem: () => `it answered a move request with ${v} among its committed quantities: ${DROP}`,
+    bend: (m, kit) => {
+      const q = firstCommitted(m, kit.batch).quantities;
+      q[at === "first" ? 0 : q.length - 1] = v;
+    },
+  };
+}
+
+/** The invalid-move steps: each sends its move requests, then plays a round the agent must answer. */
+const INVALID_MOVE_STEPS: ReadonlyArray<{ name: string; expects: string; moves: readonly InvalidMove[] }> = [
+  {
+    name: "invalid-move.batch",
+    expects: "a move request with batch B + 1 (its arrays sized to match): no submission for it; it answers the next round",
+    moves: [
+      {
+        problem: (kit) => `it answered a move request with batch ${kit.batch + 1}, the run's batch is ${kit.batch}: ${DROP}`,
+        bend: (m, kit) => {
+          const B = kit.batch + 1;
+          m.batch = B;
+          m.observation = new Array<number>(B * (kit.params.observationColumns ?? []).length).fill(0);
+          for (const c of m.committed) c.quantities = new Array<number>(c.firmIds.length * B).fill(40);
+        },
+      },
+    ],
+  },
+  {
+    name: "invalid-move.committed",
+    expects:
+      "move requests whose committed quantities are one short, then one too many, of firms x B: no submission for them; it answers the next round",
+    moves: [committedOff(-1), committedOff(+1)],
+  },
+  {
+    name: "invalid-move.observation",
+    expects:
+      "a move request whose observation is not B x the run's observation columns (B values, NaN and Infinity among them, in a run with none): no submission for it; it answers the next round",
+    moves: [
+      {
+        problem: (kit) =>
+          `it answered a move request with ${kit.batch * ((kit.params.observationColumns ?? []).length + 1)} observation values, the run has ${(kit.params.observationColumns ?? []).length} observation columns: ${DROP}`,
+        bend: (m, kit) => {
+          m.observation = [...m.observation, ...new Array<number>(kit.batch).fill(1)];
+          m.observation[0] = Number.NaN;
+          m.observation[m.observation.length - 1] = Number.POSITIVE_INFINITY;
+        },
+      },
+    ],
+  },
+  {
+    name: "invalid-move.non-finite",
+    expects:
+      "move requests with NaN, then Infinity, among committed quantities of the right length: no submission for them; it answers the next round",
+    moves: [committedNonFinite(Number.NaN, "first"), committedNonFinite(Number.POSITIVE_INFINITY, "last")],
+  },
+  {
+    name: "invalid-move.not-named",
+    expects:
+      "a move request of its tier whose tier_firm_ids do not name it (as after an eviction): no submission; it answers the next round",
+    moves: [
+      {
+        problem: () =>
+          "it submitted for a round whose move request did not name it in tier_firm_ids: a firm moves only when the move request names it",
+        bend: (m) => {
+          m.tierFirmIds = ["other-firm"];
+        },
+      },
+    ],
+  },
+];
 
 /** Submission rejects a firm must take in its stride: it keeps playing. */
 const PLAY_ON_REJECTS = [
@@ -118,10 +223,20 @@ export const SCENARIO: readonly Step[] = [
     rounds: 1,
     run: junkMove,
   },
+  ...INVALID_MOVE_STEPS.map(
+    (step): Step => ({
+      name: step.name,
+      expects: step.expects,
+      // Every invalid move request takes a round number of its own (never played).
+      rounds: step.moves.length + 1,
+      run: (ctx) => invalidMoves(ctx, step.moves),
+    }),
+  ),
   {
     name: "end-of-run.silent",
-    expects: "after RunControl END_OF_RUN it submits nothing",
-    rounds: 0,
+    expects: `after RunControl END_OF_RUN it submits nothing, not even for a move request naming it sent ${TIMINGS.strayAfterEndMs} ms later`,
+    // The stray move request after END_OF_RUN takes a round number.
+    rounds: 1,
     endsRun: true,
     run: endOfRun,
   },
@@ -242,15 +357,30 @@ async function junkMove({ kit, check }: StepContext): Promise<void> {
   check.pass(`dropped a MoveRequest that was not protobuf and answered round ${r.round}`);
 }
 
+async function invalidMoves({ kit, check }: StepContext, moves: readonly InvalidMove[]): Promise<void> {
+  const rounds = moves.map((m) => kit.invalidMove(m.problem(kit), (d) => m.bend(d, kit)));
+  // A submission for them is reported by the kit whenever it comes.
+  await new Promise((r) => setTimeout(r, TIMINGS.invalidSettleMs));
+  const which = `${rounds.length > 1 ? "rounds" : "round"} ${rounds.join(", ")}`;
+  const next = await kit.playRound({ context: `after the invalid move request${rounds.length > 1 ? "s" : ""} of ${which}` });
+  check.pass(
+    `sent nothing for the invalid move request${rounds.length > 1 ? "s" : ""} of ${which}; it answered round ${next.round}`,
+  );
+}
+
 async function endOfRun({ kit, agent, check }: StepContext): Promise<void> {
   kit.endOfRun("conformance check complete");
   // Submissions after END_OF_RUN are reported by the kit while this waits.
+  await new Promise((r) => setTimeout(r, TIMINGS.strayAfterEndMs));
+  const stray = kit.strayMove();
   if (agent) {
     let t: NodeJS.Timeout | undefined;
     await Promise.race([agent.exited, new Promise((r) => (t = setTimeout(r, TIMINGS.exitMs)))]);
     clearTimeout(t);
   } else await new Promise((r) => setTimeout(r, TIMINGS.afterEndMs));
-  check.pass("no submission after END_OF_RUN");
+  check.pass(
+    `no submission after END_OF_RUN, nor for the move request of round ${stray} sent ${TIMINGS.strayAfterEndMs} ms after it`,
+  );
 }
 
 async function exitsAtEnd({ kit, agent, check }: StepContext): Promise<void> {

@@ -2,7 +2,8 @@
  * `stackelberg conformance` against real agents on the real nats-server it starts: the Go and the
  * Python best-response followers pass every check; agents with one deliberate fault each fail the
  * check named for it (and only where the fault shows); an agent started by hand from the printed
- * connection details passes too; bad usage exits with 2.
+ * connection details passes too; bad usage exits with 2. The checks include the refusal session
+ * after the scenario (`register.refused`).
  */
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -10,12 +11,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { ConformanceReport } from "../../services/conformance/index.js";
-import { SCENARIO } from "../../services/conformance/index.js";
+import { REFUSAL_CHECK, SCENARIO } from "../../services/conformance/index.js";
 import { killLeftovers, ROOT, spawnCli, spawnProcess } from "../fixtures/cli.js";
 
 const AGENT = join(ROOT, "test", "fixtures", "conformance-agent.mjs");
 const FIRM_FLAGS = ["--nats", "{nats}", "--run", "{run}", "--firm", "{firm}", "--tier", "{tier}", "--creds", "{creds}"];
-const NAMES = SCENARIO.map((s) => s.name);
+const NAMES = [...SCENARIO.map((s) => s.name), REFUSAL_CHECK.name];
+const INVALID_MOVE_CHECKS = NAMES.filter((n) => n.startsWith("invalid-move."));
 
 afterEach(killLeftovers);
 
@@ -103,10 +105,11 @@ describe("conformance", () => {
     expect(statuses(report)).toMatchObject({ "register.preparing": "pass", "register.ready": "pass", "end-of-run.exit": "pass" });
   });
 
-  it("conformance - an agent that ignores END_OF_RUN fails only `end-of-run.exit` and is stopped", async () => {
+  it("conformance - an agent that ignores END_OF_RUN fails `end-of-run.silent` (it answers the stray move request) and `end-of-run.exit`, and is stopped", async () => {
     const { code, report } = await check(["--role", "follower"], ["node", AGENT, "--fault", "ignore-end"]);
     expect(code).toBe(1);
-    expect(failing(report)).toEqual(["end-of-run.exit"]);
+    expect(failing(report)).toEqual(["end-of-run.silent", "end-of-run.exit"]);
+    expect(detailOf(report, "end-of-run.silent")).toMatch(/^it submitted for round \d+ after END_OF_RUN/);
     expect(detailOf(report, "end-of-run.exit")).toMatch(/still running 5 s after END_OF_RUN/);
     expect(report.agent?.exit).toBeNull(); // the check had to stop it
   });
@@ -114,11 +117,49 @@ describe("conformance", () => {
   it("conformance - an agent that crashes on a junk move request fails `junk-move`; the end of the run is not run", async () => {
     const { code, report } = await check(["--role", "follower"], ["node", AGENT, "--fault", "crash-on-junk"]);
     expect(code).toBe(1);
-    expect(failing(report)).toEqual(["junk-move", "end-of-run.silent", "end-of-run.exit"]);
+    expect(failing(report)).toEqual(["junk-move", ...INVALID_MOVE_CHECKS, "end-of-run.silent", "end-of-run.exit"]);
     expect(detailOf(report, "junk-move")).toMatch(
       /the agent exited \(code 3\) in this step; its output ends: .*cannot decode a move request/,
     );
     expect(statuses(report)).toMatchObject({ "end-of-run.silent": "skip", "end-of-run.exit": "skip" });
+    // The refusal session starts the agent afresh: it exits non-zero when refused.
+    expect(statuses(report)[REFUSAL_CHECK.name]).toBe("pass");
+  });
+
+  it("conformance - an agent answering move requests that decode but do not match the run fails each `invalid-move.*`", async () => {
+    const { code, report } = await check(["--role", "follower"], ["node", AGENT, "--fault", "answers-invalid"]);
+    expect(code).toBe(1);
+    expect(INVALID_MOVE_CHECKS).toEqual([
+      "invalid-move.batch",
+      "invalid-move.committed",
+      "invalid-move.observation",
+      "invalid-move.non-finite",
+      "invalid-move.not-named",
+    ]);
+    expect(failing(report)).toEqual(INVALID_MOVE_CHECKS);
+    expect(detailOf(report, "invalid-move.batch")).toMatch(
+      /^it answered a move request with batch 5, the run's batch is 4: a firm drops a move request that does not match the run .*\(round \d+\)$/,
+    );
+    expect(detailOf(report, "invalid-move.committed")).toMatch(/committed quantities were one fewer than its firms x B \(4\).* \(and 1 more\)$/);
+    expect(detailOf(report, "invalid-move.observation")).toMatch(/with 4 observation values, the run has 0 observation columns/);
+    expect(detailOf(report, "invalid-move.non-finite")).toMatch(/with NaN among its committed quantities.* \(and 1 more\)$/);
+    expect(detailOf(report, "invalid-move.not-named")).toMatch(/did not name it in tier_firm_ids/);
+  });
+
+  it("conformance - an agent still answering after END_OF_RUN fails `end-of-run.silent` (a stray move request follows END_OF_RUN)", async () => {
+    const { code, report } = await check(["--role", "follower"], ["node", AGENT, "--fault", "answers-after-end"]);
+    expect(code).toBe(1);
+    expect(failing(report)).toEqual(["end-of-run.silent"]);
+    expect(detailOf(report, "end-of-run.silent")).toMatch(/^it submitted for round \d+ after END_OF_RUN: a firm stops at the end of the run$/);
+  });
+
+  it("conformance - an agent that ignores a refused registration fails `register.refused` and is stopped", async () => {
+    const { code, report } = await check(["--role", "follower"], ["node", AGENT, "--fault", "ignores-refusal"]);
+    expect(code).toBe(1);
+    expect(failing(report)).toEqual([REFUSAL_CHECK.name]);
+    expect(detailOf(report, REFUSAL_CHECK.name)).toMatch(
+      /^still running 5 s after its Register was refused \(NOT_IN_RUN\) \(it registered \d+ times: registering again will not help\)/,
+    );
   });
 
   it("conformance - registration faults: ready without preparing first; a reply inbox outside the firm's own", async () => {
@@ -154,7 +195,8 @@ describe("conformance", () => {
     expect(await p.exit, p.output()).toBe(0);
     expect(await agent.exit).toBe(0);
     expect(p.output()).toMatch(/- end-of-run\.exit +not checked: the agent was started by hand/);
-    expect(p.output()).toMatch(`conformance: all ${NAMES.length - 1} checks passed, 1 not run`);
+    expect(p.output()).toMatch(/- register\.refused +not checked: the agent was started by hand/);
+    expect(p.output()).toMatch(`conformance: all ${NAMES.length - 2} checks passed, 2 not run`);
   });
 
   it("conformance - bad usage is a one-line error with exit code 2", async () => {

@@ -154,7 +154,10 @@ func (p *Policy) Move(_ context.Context, req *pb.MoveRequest) ([]float64, error)
 	if !slices.Contains(ids, p.firmID) {
 		return nil, fmt.Errorf("firm %s is not in the move request's tier", p.firmID)
 	}
-	S := firm.CommittedTotal(req, batch)
+	S, err := firm.CommittedTotal(req, batch)
+	if err != nil {
+		return nil, err
+	}
 	shift := firm.ObservationColumn(p.params, req, pb.ObservationColumn_DEMAND_SHIFT)
 	kappa := p.params.GetAdjustmentCost()
 	out := make([]float64, batch)

@@ -10,7 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math"
 	"os"
 	"regexp"
 	"slices"
@@ -49,8 +48,11 @@ type Config struct {
 	Capabilities []string
 	// RequestTimeout bounds one Register request (default 2 s); Register retries until its context ends.
 	RequestTimeout time.Duration
-	// Logger for what the client does (default slog.Default()).
+	// Logger for what the client does (default slog.Default()). Rejects and dropped messages are
+	// logged at most once every LogInterval per kind, with the number suppressed in between.
 	Logger *slog.Logger
+	// LogInterval is the shortest time between two lines of one kind of wire event (default 5 s).
+	LogInterval time.Duration
 	// NATSOptions are appended to the client's own connection options.
 	NATSOptions []nats.Option
 }
@@ -78,6 +80,8 @@ type Client struct {
 	subj Subjects
 	nc   *nats.Conn
 	log  *slog.Logger
+	// wire logs rejects and dropped messages at a bounded rate.
+	wire *rateLog
 
 	closed chan struct{}
 
@@ -107,12 +111,16 @@ func Connect(ctx context.Context, cfg Config) (*Client, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
+	if cfg.LogInterval <= 0 {
+		cfg.LogInterval = 5 * time.Second
+	}
 	c := &Client{
 		cfg:    cfg,
 		subj:   Subjects{Run: cfg.Run},
 		log:    cfg.Logger.With("run", cfg.Run, "firm", cfg.FirmID),
 		closed: make(chan struct{}),
 	}
+	c.wire = newRateLog(c.log, cfg.LogInterval)
 	opts := []nats.Option{
 		nats.Name("stackelberg-go-firm-" + cfg.FirmID),
 		// Required: replies to this firm's requests must arrive where it may subscribe, and the
@@ -125,7 +133,7 @@ func Connect(ctx context.Context, cfg Config) (*Client, error) {
 			if s != nil {
 				subject = s.Subject
 			}
-			c.log.Warn("nats error", "subject", subject, "err", err)
+			c.wire.Warn("nats."+subject, "nats error", "subject", subject, "err", err)
 		}),
 	}
 	if cfg.SeedFile != "" {
@@ -280,9 +288,11 @@ func (c *Client) Register(ctx context.Context, preparing bool) (*pb.RunParams, e
 }
 
 // Handler decides the firm's quantities: Move gets each MoveRequest of the firm's tier that
-// names the firm and returns exactly B quantities (one per instance, in [0, quantity_max]). An
-// error ends Run with that error. A Handler may also implement OutcomeObserver, ControlObserver
-// and RejectObserver.
+// names the firm and matches the run (CheckMove: batch, array lengths, finite values) and returns
+// exactly B quantities (one per instance, in [0, quantity_max]). An answer holding NaN or an
+// infinity is not submitted: Run logs it and skips the round (the market applies the run's default
+// action). An error, or an answer of another length, ends Run with that error. A Handler may also
+// implement OutcomeObserver, ControlObserver and RejectObserver.
 type Handler interface {
 	Move(ctx context.Context, req *pb.MoveRequest) ([]float64, error)
 }
@@ -295,8 +305,8 @@ func (f HandlerFunc) Move(ctx context.Context, req *pb.MoveRequest) ([]float64, 
 	return f(ctx, req)
 }
 
-// OutcomeObserver receives each round's Outcome once (the client subscribes to outcomes only for
-// handlers implementing it).
+// OutcomeObserver receives each round's Outcome once, if it matches the run (CheckOutcome); the
+// client subscribes to outcomes only for handlers implementing it.
 type OutcomeObserver interface{ Outcome(o *pb.Outcome) }
 
 // ControlObserver receives every RunControl (before the client acts on it).
@@ -309,10 +319,12 @@ type RejectObserver interface{ Reject(r *pb.Reject) }
 // Register(ctx, true) first to build a policy from the run's parameters), and then answers each
 // MoveRequest with h until END_OF_RUN (nil, or a *RunFailedError when the run failed), ctx ends,
 // the connection closes or h fails. It registers again on a Reject UNKNOWN_FIRM (evicted) and on
-// RunControl REGISTER (the market restarted).
+// RunControl REGISTER (the market restarted). Messages that do not decode or do not match the run
+// are dropped; they and rejects are logged at most once every Config.LogInterval per kind.
 func (c *Client) Run(ctx context.Context, h Handler) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	defer c.wire.Flush()
 	in := make(chan *nats.Msg, 1024)
 	subjects := []string{c.subj.Move(c.cfg.Tier), c.subj.Control(), c.subj.Reject(c.cfg.FirmID)}
 	if _, ok := h.(OutcomeObserver); ok {
@@ -386,7 +398,7 @@ func (c *Client) Run(ctx context.Context, h Handler) error {
 		case m.Subject == c.subj.Control():
 			rc := &pb.RunControl{}
 			if err := proto.Unmarshal(m.Data, rc); err != nil {
-				c.log.Warn("undecodable RunControl dropped", "err", err)
+				c.wire.Warn("undecodable.RunControl", "undecodable RunControl dropped", "err", clip(err.Error(), 300))
 				continue
 			}
 			if o, ok := h.(ControlObserver); ok {
@@ -407,10 +419,11 @@ func (c *Client) Run(ctx context.Context, h Handler) error {
 		case m.Subject == c.subj.Reject(c.cfg.FirmID):
 			r := &pb.Reject{}
 			if err := proto.Unmarshal(m.Data, r); err != nil {
-				c.log.Warn("undecodable Reject dropped", "err", err)
+				c.wire.Warn("undecodable.Reject", "undecodable Reject dropped", "err", clip(err.Error(), 300))
 				continue
 			}
-			c.log.Warn("market rejected a message", "code", r.GetCode().String(), "round", r.GetRound(), "detail", clip(r.GetDetail(), 300))
+			code := r.GetCode().String()
+			c.wire.Warn("reject."+code, "market rejected a message", "code", code, "round", r.GetRound(), "detail", clip(r.GetDetail(), 300))
 			if o, ok := h.(RejectObserver); ok {
 				o.Reject(r)
 			}
@@ -420,11 +433,15 @@ func (c *Client) Run(ctx context.Context, h Handler) error {
 		case m.Subject == c.subj.Outcome():
 			o := &pb.Outcome{}
 			if err := proto.Unmarshal(m.Data, o); err != nil {
-				c.log.Warn("undecodable Outcome dropped", "err", err)
+				c.wire.Warn("undecodable.Outcome", "undecodable Outcome dropped", "err", clip(err.Error(), 300))
 				continue
 			}
 			// Ignore an outcome of a round already observed (docs/protocol.md).
 			if seenOutcome && o.GetRound() <= lastOutcome {
+				continue
+			}
+			if err := CheckOutcome(c.Params(), o, c.cfg.FirmID); err != nil {
+				c.wire.Warn("invalid.Outcome", "outcome dropped", "err", err)
 				continue
 			}
 			seenOutcome, lastOutcome = true, o.GetRound()
@@ -433,22 +450,23 @@ func (c *Client) Run(ctx context.Context, h Handler) error {
 	}
 }
 
+// onMove answers one move request: it drops what does not decode, does not name the firm or does
+// not match the run (CheckMove) before the handler sees it, and a round whose answer is not finite.
 func (c *Client) onMove(ctx context.Context, h Handler, data []byte) error {
 	req := &pb.MoveRequest{}
 	if err := proto.Unmarshal(data, req); err != nil {
-		c.log.Warn("undecodable MoveRequest dropped", "err", err)
+		c.wire.Warn("undecodable.MoveRequest", "undecodable MoveRequest dropped", "err", clip(err.Error(), 300))
 		return nil
 	}
 	if !slices.Contains(req.GetTierFirmIds(), c.cfg.FirmID) {
 		return nil // evicted, or not expected this round
 	}
 	params := c.Params()
-	batch := int(params.GetBatch())
-	cols := len(params.GetObservationColumns())
-	if int(req.GetBatch()) != batch || len(req.GetObservation()) != batch*cols {
-		c.log.Warn("move request does not match the run's batch; ignored", "round", req.GetRound(), "batch", req.GetBatch())
+	if err := CheckMove(params, req, c.cfg.FirmID); err != nil {
+		c.wire.Warn("invalid.MoveRequest", "move request dropped", "err", err)
 		return nil
 	}
+	batch := int(params.GetBatch())
 	q, err := h.Move(ctx, req)
 	if err != nil {
 		return fmt.Errorf("round %d: %w", req.GetRound(), err)
@@ -456,10 +474,11 @@ func (c *Client) onMove(ctx context.Context, h Handler, data []byte) error {
 	if len(q) != batch {
 		return fmt.Errorf("round %d: handler returned %d quantities, the run's batch is %d", req.GetRound(), len(q), batch)
 	}
-	for i, v := range q {
-		if math.IsNaN(v) || math.IsInf(v, 0) {
-			return fmt.Errorf("round %d: handler returned %v in instance %d", req.GetRound(), v, i)
-		}
+	if i := firstNonFinite(q); i >= 0 {
+		// A policy that diverged: the market applies the default action for this round, and the
+		// firm carries on (the next round may be fine).
+		c.wire.Warn("handler.non-finite", "round skipped: the handler answered a non-finite quantity", "round", req.GetRound(), "instance", i, "value", q[i])
+		return nil
 	}
 	return c.Submit(req.GetRound(), q)
 }

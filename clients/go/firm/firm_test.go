@@ -1,9 +1,12 @@
 package firm_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
+	"math"
 	"net"
 	"os"
 	"os/exec"
@@ -265,10 +268,19 @@ func (o *observer) Control(rc *pb.RunControl) {
 
 func connect(t *testing.T, url string, id identity) *firm.Client {
 	t.Helper()
-	c, err := firm.Connect(context.Background(), firm.Config{
+	return connectWith(t, url, id, nil)
+}
+
+func connectWith(t *testing.T, url string, id identity, mod func(*firm.Config)) *firm.Client {
+	t.Helper()
+	cfg := firm.Config{
 		URL: url, Run: run, FirmID: "follower", Tier: 1, SeedFile: id.seedFile,
 		Capabilities: []string{"policy:best-response"}, RequestTimeout: 300 * time.Millisecond,
-	})
+	}
+	if mod != nil {
+		mod(&cfg)
+	}
+	c, err := firm.Connect(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -333,7 +345,8 @@ func TestFollowerAgainstFakeMarket(t *testing.T) {
 	}
 	// Outcomes: a repeated round is delivered once.
 	for _, round := range []uint64{0, 0, 2} {
-		m.publish(s.Outcome(), &pb.Outcome{RunId: run, Round: round, Batch: 2})
+		m.publish(s.Outcome(), &pb.Outcome{RunId: run, Round: round, Batch: 2, FirmIds: []string{"follower", "leader"},
+			Prices: []float64{32.5, 40}, Quantities: []float64{22.5, 30, 45, 30}, Profits: []float64{1, 2, 3, 4}})
 	}
 	// Evicted (UNKNOWN_FIRM) and a restarted market (REGISTER): the firm registers again, ready.
 	m.publish(s.Reject("follower"), &pb.Reject{Code: pb.RejectCode_UNKNOWN_FIRM, FirmId: "follower", Detail: "evicted"})
@@ -428,5 +441,152 @@ func TestColumnNamesComeFromTheContract(t *testing.T) {
 	}
 	if got := firm.ObservationColumn(params, req, pb.ObservationColumn_STEP_FRACTION); got != nil {
 		t.Errorf("a column the run does not carry = %v, want nil", got)
+	}
+}
+
+// lockedBuffer is a bytes.Buffer safe for the logger's writes and the test's reads.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// TestDropsInvalidMessagesAndSkipsNonFiniteAnswers: move requests that decode but do not match the
+// run never reach the handler (no submission, no crash); a handler answering NaN skips its round
+// and Run carries on; outcomes that do not match the run are dropped; undecodable messages,
+// dropped ones and rejects are logged once per kind within the interval.
+func TestDropsInvalidMessagesAndSkipsNonFiniteAnswers(t *testing.T) {
+	url, marketID, followerID := startServer(t)
+	m := newFakeMarket(t, url, marketID)
+	m.listen()
+	var logs lockedBuffer
+	c := connectWith(t, url, followerID, func(cfg *firm.Config) {
+		cfg.Logger = slog.New(slog.NewTextHandler(&logs, nil))
+	})
+	s := c.Subjects()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if _, err := c.Register(ctx, true); err != nil {
+		t.Fatal(err)
+	}
+	m.register(true)
+	var mu sync.Mutex
+	var moved []uint64
+	h := &observer{}
+	handler := struct {
+		firm.HandlerFunc
+		*observer
+	}{firm.HandlerFunc(func(_ context.Context, req *pb.MoveRequest) ([]float64, error) {
+		mu.Lock()
+		moved = append(moved, req.GetRound())
+		mu.Unlock()
+		if req.GetRound() == 20 {
+			return []float64{math.NaN(), 1}, nil // a diverged policy
+		}
+		S, err := firm.CommittedTotal(req, 2)
+		return S, err // echoes the leaders' total
+	}), h}
+	done := make(chan error, 1)
+	go func() { done <- c.Run(ctx, handler) }()
+	m.register(false)
+
+	move := func(round uint64, mod func(*pb.MoveRequest)) {
+		req := &pb.MoveRequest{
+			RunId: run, Round: round, Tier: 1, Batch: 2, TierFirmIds: []string{"follower"},
+			Committed: []*pb.TierQuantities{{Tier: 0, FirmIds: []string{"leader"}, Quantities: []float64{45, 30}}},
+		}
+		if mod != nil {
+			mod(req)
+		}
+		m.publish(s.Move(1), req)
+	}
+	invalid := []func(*pb.MoveRequest){
+		func(r *pb.MoveRequest) { r.Batch = 3 },
+		func(r *pb.MoveRequest) { r.Observation = []float64{1, 2} },
+		func(r *pb.MoveRequest) { r.Committed[0].Quantities = []float64{45} },
+		func(r *pb.MoveRequest) { r.Committed[0].Quantities = []float64{45, 30, 15} },
+		func(r *pb.MoveRequest) { r.Committed[0].Quantities = []float64{45, math.NaN()} },
+		func(r *pb.MoveRequest) { r.Committed[0].Quantities = []float64{math.Inf(1), 30} },
+		func(r *pb.MoveRequest) { r.OwnLastQuantity = []float64{1} },
+		func(r *pb.MoveRequest) { r.OwnMarginalCost = []float64{10, math.Inf(-1)} },
+		func(r *pb.MoveRequest) { r.TierFirmIds = []string{"other"} },
+	}
+	for i, mod := range invalid {
+		move(uint64(10+i), mod)
+	}
+	if err := m.nc.Publish(s.Move(1), []byte("\x0fnot protobuf")); err != nil {
+		t.Fatal(err)
+	}
+	move(20, nil) // the handler answers NaN: no submission
+	move(21, nil)
+	sub := m.submission()
+	if sub.GetRound() != 21 || fmt.Sprint(sub.GetQuantities()) != "[45 30]" {
+		t.Fatalf("submission %v, want round 21 [45 30]", sub)
+	}
+	mu.Lock()
+	if fmt.Sprint(moved) != "[20 21]" {
+		t.Errorf("the handler saw rounds %v, want [20 21]", moved)
+	}
+	mu.Unlock()
+
+	outcome := func(round uint64, mod func(*pb.Outcome)) {
+		o := &pb.Outcome{RunId: run, Round: round, Batch: 2, FirmIds: []string{"follower", "leader"},
+			Prices: []float64{32.5, 40}, Quantities: []float64{22.5, 30, 45, 30}, Profits: []float64{1, 2, 3, 4}, Absent: []bool{false, false}}
+		if mod != nil {
+			mod(o)
+		}
+		m.publish(s.Outcome(), o)
+	}
+	outcome(21, func(o *pb.Outcome) { o.Prices = o.Prices[:1] })
+	outcome(21, func(o *pb.Outcome) { o.Profits[3] = math.NaN() })
+	outcome(21, func(o *pb.Outcome) { o.FirmIds = []string{"leader", "x"} })
+	outcome(21, nil)
+	for range 5 {
+		m.publish(s.Reject("follower"), &pb.Reject{Code: pb.RejectCode_LATE, Round: 3, FirmId: "follower", Detail: "late"})
+	}
+	m.publish(s.Control(), &pb.RunControl{RunId: run, Kind: pb.ControlKind_END_OF_RUN, Reason: "done"})
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("Run = %v, want nil: a NaN answer or an invalid message must not end it", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Run did not return at END_OF_RUN")
+	}
+	select {
+	case extra := <-m.subs:
+		t.Errorf("unexpected submission %v", extra)
+	default:
+	}
+	h.mu.Lock()
+	if fmt.Sprint(h.outcomes) != "[21]" {
+		t.Errorf("outcomes seen %v, want [21] (the valid one)", h.outcomes)
+	}
+	h.mu.Unlock()
+	out := logs.String()
+	for msg, want := range map[string]int{
+		`msg="move request dropped"`:                                      1, // 8 dropped (the one not naming it is not its move)
+		`msg="outcome dropped"`:                                           1,
+		`msg="market rejected a message"`:                                 1,
+		`msg="undecodable MoveRequest dropped"`:                           1,
+		`msg="round skipped: the handler answered a non-finite quantity"`: 1,
+		`kind=invalid.MoveRequest suppressed=7`:                           1, // the rest, counted at the end of the run
+		`kind=invalid.Outcome suppressed=2`:                               1,
+		`kind=reject.LATE suppressed=4`:                                   1,
+	} {
+		if n := strings.Count(out, msg); n != want {
+			t.Errorf("%d lines with %s, want %d; log:\n%s", n, msg, want, out)
+		}
 	}
 }

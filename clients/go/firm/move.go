@@ -9,18 +9,24 @@ import (
 )
 
 // CommittedTotal sums, per instance, the quantities committed by the earlier tiers of req (length
-// batch; zeros in tier 0). The wire carries no total: a firm sums `committed` itself.
-func CommittedTotal(req *pb.MoveRequest, batch int) []float64 {
+// batch; zeros in tier 0). The wire carries no total: a firm sums `committed` itself. An entry that
+// does not hold len(firm_ids) * batch values is an error wrapping ErrInvalidMessage (Run never
+// hands a Handler such a move request: it checks each one with CheckMove first).
+func CommittedTotal(req *pb.MoveRequest, batch int) ([]float64, error) {
 	total := make([]float64, batch)
 	for _, t := range req.GetCommitted() {
 		q := t.GetQuantities()
-		for j := range t.GetFirmIds() {
-			for i := 0; i < batch && (j*batch+i) < len(q); i++ {
+		n := len(t.GetFirmIds())
+		if len(q) != n*batch {
+			return nil, invalid(req.GetRound(), "committed quantities of tier %d: %d values, want %d firms x %d", t.GetTier(), len(q), n, batch)
+		}
+		for j := range n {
+			for i := range batch {
 				total[i] += q[j*batch+i]
 			}
 		}
 	}
-	return total
+	return total, nil
 }
 
 // Row is row k (firm k) of a firm-major array of rows of length batch, or nil when the array does

@@ -8,6 +8,7 @@ import subprocess
 import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from typing import Any
 
 import nats
 import pytest
@@ -98,6 +99,21 @@ class FakeMarket:
             await self.nc.close()
 
 
+def outcome(rnd: int, **fields: Any) -> pb.Outcome:
+    """A well-formed outcome of round ``rnd`` (our firm and the leader, B instances); ``fields`` override."""
+    o = pb.Outcome(
+        run_id=RUN, round=rnd, batch=B, firm_ids=[FIRM, "leader"], prices=[32.5] * B,
+        quantities=[22.5] * B + [45.0] * B, profits=[506.25] * B + [1012.5] * B, absent=[False, False],
+    )
+    for k, v in fields.items():
+        o.ClearField(k)
+        if isinstance(v, list):
+            getattr(o, k).extend(v)
+        else:
+            setattr(o, k, v)
+    return o
+
+
 @pytest.fixture
 async def market(nats_url: str) -> AsyncIterator[FakeMarket]:
     m = FakeMarket(nats_url)
@@ -121,7 +137,7 @@ async def test_registers_preparing_then_ready_and_submits_best_response(market: 
         assert list(sub.quantities) == pytest.approx([22.5, 30.0])
         # Outcomes are delivered once per round.
         for _ in range(2):
-            await market.publish("outcome", pb.Outcome(run_id=RUN, round=7, batch=B))
+            await market.publish("outcome", outcome(7))
         await market.end()
         assert await asyncio.wait_for(task, 5) == "done"
         assert outcomes == [7]
@@ -223,3 +239,108 @@ async def test_br_follower_refuses_other_demand(market: FakeMarket, capsys: pyte
     assert await br_follower.run(args) == 2
     assert capsys.readouterr().err.strip() == "br_follower: best response needs linear demand; this run's demand is exponential"
     assert market.registrations == [True]  # never announced itself ready
+
+
+def move(rnd: int, leader: list[float] | None = None, **fields: Any) -> pb.MoveRequest:
+    """A well-formed move request of round ``rnd`` for our follower; ``fields`` override."""
+    m = pb.MoveRequest(
+        run_id=RUN, round=rnd, tier=1, batch=B, tier_firm_ids=[FIRM],
+        committed=[pb.TierQuantities(tier=0, firm_ids=["leader"], quantities=leader or [45.0] * B)],
+    )
+    for k, v in fields.items():
+        m.ClearField(k)
+        if isinstance(v, list):
+            getattr(m, k).extend(v)
+        else:
+            setattr(m, k, v)
+    return m
+
+
+#: Move requests that decode but do not match the run (B = 2, no observation columns): each is dropped.
+INVALID_MOVES = {
+    "wrong batch": move(1, batch=B + 1),
+    "observation of the wrong length": move(1, observation=[1.0] * B),
+    "committed too short": move(1, leader=[45.0]),
+    "committed too long": move(1, leader=[45.0] * (B + 1)),
+    "NaN in committed": move(1, leader=[45.0, float("nan")]),
+    "infinity in committed": move(1, leader=[float("inf"), 45.0]),
+    "own_last_quantity of the wrong length": move(1, own_last_quantity=[1.0]),
+    "NaN in own_marginal_cost": move(1, own_marginal_cost=[10.0, float("nan")]),
+    "not naming the firm": move(1, tier_firm_ids=["someone-else"]),
+}
+
+
+async def test_drops_move_requests_and_outcomes_that_do_not_match_the_run(
+    market: FakeMarket, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Each invalid move request is dropped (no policy call, no submission, no crash) and the next
+    valid one answered; an invalid outcome is dropped and the valid one of the same round delivered.
+    The drops are logged at a bounded rate: one line for the lot."""
+    async with FirmClient(market.url, RUN, FIRM, "follower", 1) as firm:
+        params = await firm.register(preparing=True)
+        await firm.register(preparing=False)
+        model = linear_model(params, FIRM)
+        seen: list[int] = []
+        outcomes: list[int] = []
+
+        def policy(m: pb.MoveRequest) -> list[float]:
+            seen.append(m.round)
+            return respond(model, m)
+
+        caplog.set_level("WARNING", logger="stackelberg.client")
+        task = asyncio.create_task(firm.play(policy, lambda o: outcomes.append(o.round)))
+        for m in INVALID_MOVES.values():
+            await market.publish("move.1", m)
+        await market.publish("move.1", move(2, [45.0, 30.0]))
+        sub = await asyncio.wait_for(market.submissions.get(), 5)
+        assert sub.round == 2 and list(sub.quantities) == pytest.approx([22.5, 30.0])
+        assert seen == [2] and market.submissions.empty()
+        assert firm.stats["dropped"] == len(INVALID_MOVES) - 1  # not naming it is not a drop: not its move
+        for bad in (
+            outcome(2, batch=B + 1),
+            outcome(2, prices=[32.5]),
+            outcome(2, profits=[1.0] * B),
+            outcome(2, quantities=[22.5, float("nan"), 45.0, 45.0]),
+            outcome(2, firm_ids=["leader", "other"]),
+            outcome(2, absent=[False]),
+        ):
+            await market.publish("outcome", bad)
+        await market.publish("outcome", outcome(2))
+        await market.end()
+        assert await asyncio.wait_for(task, 5) == "done"
+        assert outcomes == [2]
+        dropped = [r.getMessage() for r in caplog.records if "dropped" in r.getMessage()]
+        # One line per kind (MoveRequest, Outcome) within 5 s; the rest counted at the end of the run.
+        assert len([d for d in dropped if "MoveRequest dropped" in d]) == 1, dropped
+        assert len([d for d in dropped if "Outcome dropped" in d]) == 1, dropped
+        assert any("MoveRequest: 7 not logged one by one" in r.getMessage() for r in caplog.records), caplog.text
+
+
+async def test_play_skips_a_round_the_policy_answers_with_nan(market: FakeMarket) -> None:
+    async with FirmClient(market.url, RUN, FIRM, "follower", 1) as firm:
+        await firm.register(preparing=True)
+        await firm.register(preparing=False)
+        task = asyncio.create_task(firm.play(lambda m: [float("nan"), 1.0] if m.round == 0 else [1.0, 2.0]))
+        await market.publish("move.1", move(0))
+        await market.publish("move.1", move(1))
+        sub = await asyncio.wait_for(market.submissions.get(), 5)
+        assert sub.round == 1 and list(sub.quantities) == [1.0, 2.0]
+        assert firm.stats["skipped"] == 1 and firm.stats["submitted"] == 1
+        await market.end()
+        assert await asyncio.wait_for(task, 5) == "done"
+
+
+async def test_rejects_are_logged_at_a_bounded_rate(market: FakeMarket, caplog: pytest.LogCaptureFixture) -> None:
+    async with FirmClient(market.url, RUN, FIRM, "follower", 1) as firm:
+        await firm.register(preparing=True)
+        await firm.register(preparing=False)
+        caplog.set_level("WARNING", logger="stackelberg.client")
+        events = firm.events()
+        for r in range(20):
+            await market.publish("reject.follower", pb.Reject(code=pb.RejectCode.Value("LATE"), round=r, firm_id=FIRM, detail="late"))
+        for _ in range(20):
+            ev = await asyncio.wait_for(events.__anext__(), 5)
+            assert isinstance(ev, pb.Reject)  # every reject is still delivered
+        assert firm.stats["rejects"] == 20
+        lines = [r.getMessage() for r in caplog.records if "market rejected" in r.getMessage()]
+        assert lines == ["follower: market rejected round 0: LATE: late"]

@@ -33,8 +33,18 @@ BATCH = 4
 LEADER_Q = 45.0
 
 
-def experiment(name: str, rounds: int, *, episodes: int = 2000, deadline_ms: int = 5000) -> str:
-    """The test market; the TS leader plays 45, the TS follower its best response (when started)."""
+#: The follower's cost in the run with per-firm observation columns (learning by doing).
+C0, C_MIN, LBD_RATE = 40.0, 10.0, 0.01
+
+
+def experiment(name: str, rounds: int, *, episodes: int = 2000, deadline_ms: int = 5000, costs: bool = False) -> str:
+    """The test market; the TS leader plays 45, the TS follower its best response (when started).
+    With ``costs``, an adjustment cost and a learning-by-doing follower: the move requests carry
+    ``own_last_quantity`` and ``own_marginal_cost``."""
+    dynamics = "\n  dynamics: { adjustmentCost: 0.5 }" if costs else ""
+    follower_cost = (
+        f"{{ kind: learning-by-doing, c0: {C0:g}, cMin: {C_MIN:g}, rate: {LBD_RATE:g} }}" if costs else f"{{ kind: linear, c: {C:g} }}"
+    )
     return f"""name: {name}
 seed: 7
 market:
@@ -45,7 +55,7 @@ market:
   quantityMax: 100
   deadlineMs: {deadline_ms}
   defaultAction: zero
-  maxMisses: 3
+  maxMisses: 3{dynamics}
 firms:
   - id: leader
     role: leader
@@ -53,7 +63,7 @@ firms:
     policy: {{ kind: fixed, quantity: {LEADER_Q:g} }}
   - id: follower
     role: follower
-    cost: {{ kind: linear, c: {C:g} }}
+    cost: {follower_cost}
     policy: {{ kind: best-response }}
 """
 
@@ -83,7 +93,7 @@ def _stop(procs: list[subprocess.Popen[bytes]]) -> None:
 
 
 def _live_run(
-    tmp_path: Path, rounds: int, ts_firm: Optional[str], *, episodes: int = 2000, deadline_ms: int = 5000
+    tmp_path: Path, rounds: int, ts_firm: Optional[str], *, episodes: int = 2000, deadline_ms: int = 5000, costs: bool = False
 ) -> Iterator[LiveRun]:
     """nats-server with the run's credentials, the TS market and, if ``ts_firm`` names one, that TS
     firm; the other firms are the test's to play."""
@@ -97,7 +107,7 @@ def _live_run(
         pytest.skip("no nats-server binary (.tools/bin/nats-server, /usr/sbin/nats-server, $NATS_SERVER)")
     run = f"env{rounds}{ts_firm or 'py'}"
     exp = tmp_path / "exp.yaml"
-    exp.write_text(experiment(run, rounds, episodes=episodes, deadline_ms=deadline_ms))
+    exp.write_text(experiment(run, rounds, episodes=episodes, deadline_ms=deadline_ms, costs=costs))
     port = free_port()
     url = f"nats://127.0.0.1:{port}"
     auth = tmp_path / "auth"
@@ -129,6 +139,12 @@ def run_with_ts_leader(tmp_path: Path) -> Iterator[LiveRun]:
     """One-round episodes, no shocks; the TS market and a TS leader playing 45: the follower's
     observation is deterministic (committed_total = 45 in every instance)."""
     yield from _live_run(tmp_path, rounds=1, ts_firm="leader")
+
+
+@pytest.fixture
+def run_with_costs(tmp_path: Path) -> Iterator[LiveRun]:
+    """Two-round episodes with an adjustment cost and a learning-by-doing follower; TS leader at 45."""
+    yield from _live_run(tmp_path, rounds=2, ts_firm="leader", costs=True)
 
 
 @pytest.fixture
@@ -210,6 +226,35 @@ def test_firm_env_check_env_and_best_response(run_with_ts_leader: LiveRun) -> No
     finally:
         env.close()
     env.close()  # idempotent
+
+
+def test_firm_env_observes_own_last_quantity_and_marginal_cost(run_with_costs: LiveRun) -> None:
+    """In a run with an adjustment cost and learning by doing, the observation carries the firm's
+    own last quantity and marginal cost (its reward depends on them), and info names the phase."""
+    r = run_with_costs
+    env = FirmEnv(r.url, r.run, "follower", "follower", 1, creds=r.creds("follower"), timeout=30)
+    try:
+        assert env.columns[-3:] == ["own_last_quantity", "own_marginal_cost", "committed_total"]
+        assert env.observation_space.shape == (BATCH, len(env.columns))
+        check_env(env.unwrapped, skip_render_check=True, skip_close_check=True)
+        last, mc = env.columns.index("own_last_quantity"), env.columns.index("own_marginal_cost")
+        for _ in range(2):
+            obs, info = env.reset(seed=1)
+            assert isinstance(info["phase"], str)
+            np.testing.assert_array_equal(obs[:, last], np.zeros(BATCH))  # an episode's start
+            np.testing.assert_allclose(obs[:, mc], np.full(BATCH, C0))  # no output yet this episode
+            np.testing.assert_array_equal(obs[:, -1], np.full(BATCH, LEADER_Q))
+            q = np.array([10.0, 20.0, 30.0, 40.0])
+            obs, reward, terminated, _, info = env.step(q)
+            assert not terminated and isinstance(info["phase"], str)
+            np.testing.assert_allclose(obs[:, last], q)  # what it played in the episode's previous round
+            # Learning by doing: more output so far, lower marginal cost (from c0 towards c_min).
+            assert np.all(obs[:, mc] < C0) and np.all(obs[:, mc] >= C_MIN)
+            assert np.all(np.diff(obs[:, mc]) < 0)
+            obs, reward, terminated, _, info = env.step(q)
+            assert terminated and np.isfinite(reward)
+    finally:
+        env.close()
 
 
 def test_aec_env_api_test_and_play(run_for_aec: LiveRun) -> None:

@@ -2,6 +2,7 @@
 
 * :mod:`stackelberg.pb` -- the generated protobuf messages (``stackelberg.pb.MoveRequest`` ...).
 * :mod:`stackelberg.client` -- :class:`~stackelberg.client.FirmClient`, the asyncio firm client.
+* :mod:`stackelberg.validate` -- the checks the client runs on move requests and outcomes off the wire.
 * :mod:`stackelberg.blocking` -- a blocking wrapper for scripts.
 * :mod:`stackelberg.best_response` -- best-response maths for linear demand and cost.
 * :mod:`stackelberg.examples.br_follower` -- a runnable best-response follower.

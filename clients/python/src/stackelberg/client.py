@@ -14,9 +14,12 @@ the run's events and publishes submissions::
                 await firm.submit(ev.round, [22.5] * params.batch)
 
 The client follows the protocol by itself: it registers again on a ``Reject`` ``UNKNOWN_FIRM``
-and on ``RunControl REGISTER``, drops move requests that do not name it, outcomes of rounds it
-already saw and undecodable messages, and ends :meth:`FirmClient.events` at ``END_OF_RUN``
-(raising :class:`RunFailed` when the run failed).
+and on ``RunControl REGISTER``, drops move requests that do not name it or do not match the run
+(batch, array lengths, non-finite values: :func:`stackelberg.validate.move_problem`), outcomes of
+rounds it already saw or that do not match the run, and undecodable messages, and ends
+:meth:`FirmClient.events` at ``END_OF_RUN`` (raising :class:`RunFailed` when the run failed).
+Rejects and dropped messages are logged at most once every 5 s per kind, with the number
+suppressed in between.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
+import math
 import os
 import re
 import ssl
@@ -42,6 +46,8 @@ from nats.errors import NoRespondersError
 from nats.errors import TimeoutError as NatsTimeoutError
 
 from . import pb
+from .ratelog import RateLimitedLog
+from .validate import move_problem, outcome_problem
 
 __all__ = [
     "Event",
@@ -132,12 +138,16 @@ def committed_total(move: pb.MoveRequest, batch: int) -> list[float]:
     """Per instance, the sum of the quantities every earlier tier committed (length ``batch``).
 
     ``TierQuantities.quantities`` is firm-major: ``quantities[j * batch + i]`` is firm ``j`` of
-    that tier in instance ``i``.
+    that tier in instance ``i``. Raises :class:`ValueError` when an entry does not hold
+    ``len(firm_ids) * batch`` values (:class:`FirmClient` never delivers such a move request).
     """
     total = [0.0] * batch
     for tq in move.committed:
         q = tq.quantities
-        for j in range(len(tq.firm_ids)):
+        n = len(tq.firm_ids)
+        if len(q) != n * batch:
+            raise ValueError(f"committed quantities of tier {tq.tier}: {len(q)} values, want {n} firms x {batch}")
+        for j in range(n):
             for i in range(batch):
                 total[i] += q[j * batch + i]
     return total
@@ -232,8 +242,12 @@ class FirmClient:
         self.current_round = 0
         #: ``RunControl.reason`` of the END_OF_RUN that ended :meth:`events`.
         self.end_reason: Optional[str] = None
-        #: Counters: moves and outcomes delivered, rejects, messages dropped, re-registrations.
-        self.stats: dict[str, int] = {"moves": 0, "outcomes": 0, "rejects": 0, "dropped": 0, "reregistered": 0, "submitted": 0}
+        #: Counters: moves and outcomes delivered, rejects, messages dropped (undecodable, or not
+        #: matching the run), re-registrations, submissions, rounds :meth:`play` skipped because
+        #: the policy answered a non-finite quantity.
+        self.stats: dict[str, int] = {
+            "moves": 0, "outcomes": 0, "rejects": 0, "dropped": 0, "reregistered": 0, "submitted": 0, "skipped": 0,
+        }
         #: The name of the last reject code received.
         self.last_reject: Optional[str] = None
         self._nc: Optional[NATS] = None
@@ -244,6 +258,8 @@ class FirmClient:
         self._reregistering: Optional[asyncio.Task[None]] = None
         self._reregister_again = False
         self._ended = False
+        #: Rejects and dropped messages: one line per kind every 5 s at most.
+        self._wire_log = RateLimitedLog(log)
 
     # -- connection -------------------------------------------------------------------------
 
@@ -314,6 +330,7 @@ class FirmClient:
         """Stops re-registration, unsubscribes and closes the connection (idempotent)."""
         if self._reregistering is not None:
             self._reregistering.cancel()
+        self._wire_log.flush()
         nc, self._nc = self._nc, None
         if nc is not None and not nc.is_closed:
             try:
@@ -404,23 +421,36 @@ class FirmClient:
             return cls.FromString(msg.data)
         except DecodeError as e:
             self.stats["dropped"] += 1
-            log.debug("undecodable %s on %s dropped: %s", cls.__name__, msg.subject, _clip(str(e)))
+            self._wire_log.warning(
+                f"undecodable.{cls.__name__}", "%s: undecodable %s on %s dropped: %s",
+                self.firm_id, cls.__name__, _clip(msg.subject, 120), _clip(str(e)),
+            )
             return None
+
+    def _drop(self, what: str, why: str) -> None:
+        self.stats["dropped"] += 1
+        self._wire_log.warning(f"invalid.{what}", "%s: %s dropped: %s", self.firm_id, what, _clip(why))
 
     async def _on_move(self, msg: Msg) -> None:
         m: Optional[pb.MoveRequest] = self._decode(pb.MoveRequest, msg)
         if m is None or self.firm_id not in m.tier_firm_ids:
             return  # not this firm's move (evicted, or another firm of the tier)
-        if self.params is not None and m.batch != self.params.batch:
-            self.stats["dropped"] += 1
-            return
+        if self.params is None:
+            return self._drop("MoveRequest", f"round {m.round}: the run's parameters are not known yet (not registered)")
+        # Checked once here, so that no policy indexes an array off the wire unchecked.
+        why = move_problem(self.params, m, self.firm_id)
+        if why is not None:
+            return self._drop("MoveRequest", why)
         self.stats["moves"] += 1
         self._queue.put_nowait(m)
 
     async def _on_outcome(self, msg: Msg) -> None:
         o: Optional[pb.Outcome] = self._decode(pb.Outcome, msg)
-        if o is None or o.round <= self._last_outcome_round:
-            return  # a round is observed once
+        if o is None or o.round <= self._last_outcome_round or self.params is None:
+            return  # a round is observed once (and only once the run's shape is known)
+        why = outcome_problem(self.params, o, self.firm_id)
+        if why is not None:
+            return self._drop("Outcome", why)
         self._last_outcome_round = o.round
         self.stats["outcomes"] += 1
         self._queue.put_nowait(o)
@@ -431,7 +461,10 @@ class FirmClient:
             return
         self.stats["rejects"] += 1
         self.last_reject = pb.RejectCode.Name(r.code) if r.code in pb.RejectCode.values() else str(r.code)
-        log.warning("%s: market rejected round %d: %s: %s", self.firm_id, r.round, self.last_reject, _clip(r.detail))
+        self._wire_log.warning(
+            f"reject.{self.last_reject}", "%s: market rejected round %d: %s: %s",
+            self.firm_id, r.round, self.last_reject, _clip(r.detail),
+        )
         if r.code == pb.UNKNOWN_FIRM:
             self._reregister("market does not know this firm")
         self._queue.put_nowait(r)
@@ -464,6 +497,7 @@ class FirmClient:
                 assert c is not None
                 self._ended = True
                 self.end_reason = c.reason
+                self._wire_log.flush()
                 log.info("%s: end of run (%s)", self.firm_id, _clip(c.reason) or "no reason given")
                 if c.failed:
                     raise RunFailed(c.reason)
@@ -491,13 +525,23 @@ class FirmClient:
     ) -> Optional[str]:
         """Answers every move request with ``policy(move)`` until END_OF_RUN; returns its reason.
 
-        ``on_outcome`` (optional) sees every outcome. Raises :class:`RunFailed` if the run failed.
+        ``on_outcome`` (optional) sees every outcome. An answer holding NaN or an infinity is not
+        submitted: the round is skipped (logged, and counted in ``stats["skipped"]``) and the
+        market applies the run's default action. Raises :class:`RunFailed` if the run failed.
         """
         async for ev in self.events():
             if isinstance(ev, pb.MoveRequest):
                 q = policy(ev)
                 if inspect.isawaitable(q):
                     q = await q
+                bad = next((i for i, v in enumerate(q) if not math.isfinite(v)), None)
+                if bad is not None:
+                    self.stats["skipped"] += 1
+                    self._wire_log.warning(
+                        "policy.non-finite", "%s: round %d skipped: the policy answered %r in instance %d",
+                        self.firm_id, ev.round, q[bad], bad,
+                    )
+                    continue
                 await self.submit(ev.round, q)
             elif isinstance(ev, pb.Outcome) and on_outcome is not None:
                 r = on_outcome(ev)

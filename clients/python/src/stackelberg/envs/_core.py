@@ -14,6 +14,7 @@ import numpy.typing as npt
 
 from .. import pb
 from ..client import Event, FirmClient, StackelbergError, committed_total
+from ..validate import carries_own_last_quantity, carries_own_marginal_cost, move_problem, outcome_problem
 
 T = TypeVar("T")
 
@@ -22,8 +23,6 @@ Obs = npt.NDArray[np.float64]
 
 class RunEnded(StackelbergError):
     """The market ended the run (END_OF_RUN): no more rounds to play."""
-
-
 
 
 class LoopThread:
@@ -129,32 +128,87 @@ class Seat:
 
 
 def obs_columns(params: pb.RunParams) -> list[str]:
-    """The columns of an environment observation: the run's observation columns, then ``committed_total``."""
-    return [*(pb.column_name(c) for c in params.observation_columns), "committed_total"]
+    """The columns of an environment observation, in order: the run's observation columns
+    (``RunParams.observation_columns``), then ``own_last_quantity`` in runs with an adjustment
+    cost, ``own_marginal_cost`` in runs where some firm has a learning-by-doing cost, and last
+    ``committed_total``."""
+    cols = [pb.column_name(c) for c in params.observation_columns]
+    if carries_own_last_quantity(params):
+        cols.append("own_last_quantity")
+    if carries_own_marginal_cost(params):
+        cols.append("own_marginal_cost")
+    return [*cols, "committed_total"]
 
 
-def observation(params: pb.RunParams, move: pb.MoveRequest) -> Obs:
-    """The (B, k) observation of ``move``: RunParams.observation_columns, then the per-instance total
-    quantity committed by earlier tiers (always 0 for tier 0)."""
+def observation(params: pb.RunParams, move: pb.MoveRequest, firm_id: Optional[str] = None) -> Obs:
+    """The (B, k) observation of ``move`` for firm ``firm_id`` (columns: :func:`obs_columns`).
+
+    Row ``i`` is instance ``i``: RunParams.observation_columns, then (in the runs that carry them)
+    the firm's own quantity in the episode's previous round and its current marginal cost (its
+    rows of ``own_last_quantity`` / ``own_marginal_cost``, which the adjustment and learning-by-doing
+    costs of its reward depend on), then the total quantity committed by earlier tiers (always 0
+    for tier 0). ``firm_id`` may be left out when the run carries neither per-firm column, or
+    when the move request's tier has one firm. Raises :class:`ValueError` for a move request that
+    does not match the run (:class:`~stackelberg.client.FirmClient` delivers none).
+    """
+    own = [
+        values
+        for values, carried in (
+            (move.own_last_quantity, carries_own_last_quantity(params)),
+            (move.own_marginal_cost, carries_own_marginal_cost(params)),
+        )
+        if carried
+    ]
+    ids = list(move.tier_firm_ids)
+    if firm_id is None and len(ids) == 1:
+        firm_id = ids[0]
+    if firm_id is None and own:
+        raise ValueError("observation() needs firm_id: the run carries per-firm columns and the tier has several firms")
+    if firm_id is not None:
+        why = move_problem(params, move, firm_id)
+        if why is not None:
+            raise ValueError(why)
     B = int(params.batch)
     k = len(params.observation_columns)
-    out = np.zeros((B, k + 1), dtype=np.float64)
-    if k and len(move.observation) == B * k:
+    out = np.zeros((B, k + len(own) + 1), dtype=np.float64)
+    if k:
+        if len(move.observation) != B * k:
+            raise ValueError(f"round {move.round}: {len(move.observation)} observation values, want {B} x {k}")
         out[:, :k] = np.asarray(move.observation, dtype=np.float64).reshape(B, k)
-    out[:, k] = committed_total(move, B)
+    if own:
+        assert firm_id is not None
+        j = ids.index(firm_id)  # move_problem checked that the firm is named and the rows are there
+        for c, values in enumerate(own):
+            out[:, k + c] = np.asarray(values[j * B : (j + 1) * B], dtype=np.float64)
+    out[:, -1] = committed_total(move, B)
     return out
 
 
 def own_row(params: pb.RunParams, outcome: pb.Outcome, firm_id: str, field: str) -> Obs:
-    """Firm ``firm_id``'s row (length B) of a firm-major Outcome array (``quantities`` or ``profits``)."""
+    """Firm ``firm_id``'s row (length B) of a firm-major Outcome array (``quantities`` or ``profits``).
+
+    Raises :class:`StackelbergError` when the outcome does not name the firm or the array is not
+    ``len(firm_ids) * B`` long (:class:`~stackelberg.client.FirmClient` delivers no such outcome).
+    """
     B = int(params.batch)
-    j = list(outcome.firm_ids).index(firm_id)
+    ids = list(outcome.firm_ids)
+    if firm_id not in ids:
+        raise StackelbergError(f"round {outcome.round}: the outcome does not name {firm_id}")
+    j = ids.index(firm_id)
     values: Sequence[float] = getattr(outcome, field)
+    if len(values) != len(ids) * B:
+        raise StackelbergError(f"round {outcome.round}: {len(values)} {field}, want {len(ids)} firms x {B}")
     return np.asarray(values[j * B : (j + 1) * B], dtype=np.float64)
 
 
 def outcome_info(params: pb.RunParams, outcome: pb.Outcome, firm_id: str) -> dict[str, Any]:
-    """The deterministic part of an outcome for one firm (no round numbers or clocks)."""
+    """The deterministic part of an outcome for one firm (no round numbers or clocks).
+
+    Raises :class:`StackelbergError` for an outcome that does not match the run (see :func:`own_row`).
+    """
+    why = outcome_problem(params, outcome, firm_id)
+    if why is not None:
+        raise StackelbergError(why)
     j = list(outcome.firm_ids).index(firm_id)
     return {
         "prices": np.asarray(outcome.prices, dtype=np.float64),

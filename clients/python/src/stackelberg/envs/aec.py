@@ -38,11 +38,15 @@ class MarketAECEnv(AECEnv[str, Obs, Optional[Obs]]):  # type: ignore[misc]  # pe
     firm connects with its own credentials; other firms of the run may be remote (the market does
     not care who plays a firm). Each agent's observation, action and reward are those of
     :class:`~stackelberg.envs.FirmEnv`: ``(B, k)`` float64 (RunParams.observation_columns, then
-    ``committed_total``), ``B`` quantities in ``[0, quantity_max]``, mean (or ``reward="sum"``)
-    profit over the instances, given to every agent when the round clears (after the last agent
-    moved). Every agent terminates at the end of an episode. :meth:`reset` returns to the first
-    round of an episode, finishing a started one with zero quantities. ``observe(agent)`` is the
-    agent's latest move request (before its first: zeros).
+    ``own_last_quantity`` and ``own_marginal_cost`` in the runs that carry them, then
+    ``committed_total``; :attr:`columns`), ``B`` quantities in ``[0, quantity_max]``, mean (or
+    ``reward="sum"``) profit over the instances, given to every agent when the round clears (after
+    the last agent moved). Every agent terminates at the end of an episode. :meth:`reset` returns
+    to the first round of an episode, finishing a started one with zero quantities.
+    ``observe(agent)`` is the agent's latest move request (before its first: zeros).
+    ``infos[agent]`` holds the round's outcome as FirmEnv's ``info`` does (``prices``,
+    ``quantities``, ``profits``, ``absent``, ``rejects``) and ``phase``: the training phase named by
+    the agent's latest move request ("" before its first, or in a run without phases).
     """
 
     metadata: dict[str, Any] = {"render_modes": [], "name": "stackelberg_market_v0", "is_parallelizable": False}
@@ -88,6 +92,8 @@ class MarketAECEnv(AECEnv[str, Obs, Optional[Obs]]):  # type: ignore[misc]  # pe
             a: spaces.Box(0.0, float(self.params.quantity_max), shape=(B,), dtype=np.float64) for a in self.possible_agents
         }
         self._obs: dict[str, Obs] = {a: np.zeros((B, len(self.columns))) for a in self.possible_agents}
+        #: MoveRequest.phase of each agent's latest move request.
+        self._phase: dict[str, str] = {a: "" for a in self.possible_agents}
         self._pos = 0  # index in possible_agents of the next firm to move in the current round
         self.last_outcome: Optional[pb.Outcome] = None
         self.rewards: dict[str, float] = {}
@@ -132,7 +138,10 @@ class MarketAECEnv(AECEnv[str, Obs, Optional[Obs]]):  # type: ignore[misc]  # pe
 
     async def _move_of(self, agent: str) -> pb.MoveRequest:
         m = await self._seats[agent].next_move()
-        self._obs[agent] = observation(self.params, m)
+        self._obs[agent] = observation(self.params, m, agent)
+        self._phase[agent] = m.phase
+        if agent in self.infos:
+            self.infos[agent]["phase"] = m.phase
         return m
 
     async def _submit(self, agent: str, q: list[float]) -> Optional[pb.Outcome]:
@@ -170,7 +179,7 @@ class MarketAECEnv(AECEnv[str, Obs, Optional[Obs]]):  # type: ignore[misc]  # pe
         self._cumulative_rewards = {a: 0.0 for a in self.agents}
         self.terminations = {a: False for a in self.agents}
         self.truncations = {a: False for a in self.agents}
-        self.infos = {a: {} for a in self.agents}
+        self.infos = {a: {"phase": self._phase[a]} for a in self.agents}
         self.agent_selection = self.agents[0]
 
     def step(self, action: Optional[Obs]) -> None:
@@ -194,6 +203,7 @@ class MarketAECEnv(AECEnv[str, Obs, Optional[Obs]]):  # type: ignore[misc]  # pe
                 self.rewards[x] = float(p.mean() if self._reward == "mean" else p.sum())
                 self.infos[x] = outcome_info(self.params, o, x)
                 self.infos[x]["rejects"] = self._seats[x].take_rejects()
+                self.infos[x]["phase"] = self._phase[x]
                 if o.episode_end:
                     self.terminations[x] = True
             if not o.episode_end:

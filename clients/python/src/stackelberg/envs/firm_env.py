@@ -26,9 +26,13 @@ class FirmEnv(gym.Env[Obs, Obs]):
     the market starts the run once every firm of the experiment is ready).
 
     * Observation: ``Box(-inf, inf, (B, k), float64)``, row ``i`` is instance ``i``: the columns
-      ``RunParams.observation_columns`` of the firm's MoveRequest, then ``committed_total``, the sum
-      of the quantities every earlier tier committed in that instance (always 0 for leaders).
-      :attr:`columns` names them.
+      ``RunParams.observation_columns`` of the firm's MoveRequest; then, in a run with an
+      adjustment cost, ``own_last_quantity`` (the firm's quantity in the episode's previous round,
+      0 at its start); in a run where some firm has a learning-by-doing cost,
+      ``own_marginal_cost`` (the firm's current marginal cost); and last ``committed_total``, the
+      sum of the quantities every earlier tier committed in that instance (always 0 for leaders).
+      The reward depends on the two per-firm columns in the runs that carry them. :attr:`columns`
+      names them (:func:`~stackelberg.envs.obs_columns`).
     * Action: ``Box(0, quantity_max, (B,), float64)``, one quantity per instance (clipped to the box).
     * :meth:`step` submits the action for the current round, waits for the round's Outcome and
       returns ``reward`` = the firm's **mean** profit over the B instances (``reward="sum"``: the
@@ -36,8 +40,10 @@ class FirmEnv(gym.Env[Obs, Obs]):
       the firm's next move request (at the end of an episode, the observation just played again:
       the next episode's first move is read by :meth:`reset`). ``info`` holds the round's
       ``prices``, the firm's ``quantities`` (as cleared) and ``profits`` per instance, ``absent``,
-      and ``rejects``: the market's rejects received since the previous step ("LATE: round 12: ...");
-      a reject never stops the environment.
+      ``rejects``: the market's rejects received since the previous step ("LATE: round 12: ...");
+      a reject never stops the environment; and ``phase``, the training phase named by the move
+      request whose observation is returned (``RunControl PHASE_CHANGE``; "" when the run has
+      none). :meth:`reset`'s ``info`` holds ``phase`` too.
     * :meth:`reset` returns the first move request of an episode. Called mid-episode it finishes
       the episode by submitting zeros. The market decides everything: ``seed`` only seeds
       :attr:`np_random` (the run's randomness is the run seed's).
@@ -85,6 +91,8 @@ class FirmEnv(gym.Env[Obs, Obs]):
         #: The last Outcome of a round this environment played.
         self.last_outcome: Optional[pb.Outcome] = None
         self._obs: Optional[Obs] = None
+        #: MoveRequest.phase of the move request :attr:`_obs` comes from.
+        self._phase = ""
         self._done = True
         #: Set once END_OF_RUN was seen: every later reset/step raises it again.
         self._ended: Optional[RunEnded] = None
@@ -112,9 +120,10 @@ class FirmEnv(gym.Env[Obs, Obs]):
     def reset(self, *, seed: Optional[int] = None, options: Optional[dict[str, Any]] = None) -> tuple[Obs, dict[str, Any]]:
         super().reset(seed=seed)
         m = self._call(self._episode_start())
-        self._obs = observation(self.params, m)
+        self._obs = observation(self.params, m, self.firm_id)
+        self._phase = m.phase
         self._done = False
-        return self._obs.copy(), {}
+        return self._obs.copy(), {"phase": self._phase}
 
     async def _step(self, q: list[float]) -> tuple[pb.Outcome, Optional[pb.MoveRequest]]:
         s = self._seat
@@ -138,10 +147,12 @@ class FirmEnv(gym.Env[Obs, Obs]):
         reward = float(profits.mean() if self._reward == "mean" else profits.sum())
         terminated = bool(o.episode_end)
         if m is not None:
-            self._obs = observation(self.params, m)
+            self._obs = observation(self.params, m, self.firm_id)
+            self._phase = m.phase
         self._done = terminated
         info = outcome_info(self.params, o, self.firm_id)
         info["rejects"] = self._seat.take_rejects()
+        info["phase"] = self._phase
         return self._obs.copy(), reward, terminated, False, info
 
     def close(self) -> None:

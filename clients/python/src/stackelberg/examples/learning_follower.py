@@ -2,8 +2,9 @@
 
 The firm does not know the market's model. Its policy is ``q ~ N(mu(x), sigma^2)`` per market
 instance, clipped into ``[0, quantity_max]``, with a linear mean ``mu(x) = theta . phi(x)`` of its
-observation row ``x`` (``stackelberg.envs.observation``: the run's observation columns, then the
-total quantity the leaders committed in that instance), ``phi(x) = [1, x / quantity_max]``. So it
+observation row ``x`` (``stackelberg.envs.observation``: the run's observation columns, the
+firm's own last quantity and marginal cost in the runs that carry them, then the total quantity the
+leaders committed in that instance), ``phi(x) = [1, x / quantity_max]``. So it
 learns a reaction function to the leaders' quantity, not one point of it. Each round gives B
 samples (one per instance): the action played and the firm's own profit from the Outcome.
 
@@ -286,7 +287,7 @@ async def run(args: argparse.Namespace) -> int:
         await firm.register(preparing=False)
 
         async def answer(m: pb.MoveRequest) -> None:
-            obs = observation(params, m)
+            obs = observation(params, m, args.firm)
             if phase.exploring:
                 q, samples = learner.uniform(B), None
             elif phase.training:
