@@ -24,6 +24,20 @@ if [ ! -x .venv/bin/python ] || [ clients/python/pyproject.toml -nt .venv/.stk-i
   touch .venv/.stk-installed
 fi
 
+# Headless Chromium for the report tests (test/integration/report.test.ts opens report.html in it):
+# Debian's package, driven by playwright-core; no browser is ever downloaded. Installed outside the
+# repo, so the work tree stays clean. CHROMIUM_PATH names another binary.
+if [ ! -x "${CHROMIUM_PATH:-/usr/bin/chromium}" ]; then
+  if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = "0" ]; then
+    echo "test: installing chromium from Debian's packages (report tests)"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null \
+      || echo "test: installing chromium failed; the report tests will fail" >&2
+  else
+    echo "test: no chromium at ${CHROMIUM_PATH:-/usr/bin/chromium}; the report tests need it (Debian/Ubuntu: sudo apt-get install chromium)" >&2
+  fi
+fi
+
 npx vitest run "$@"
 if [ "$#" -eq 0 ]; then
   if ! command -v go >/dev/null 2>&1; then

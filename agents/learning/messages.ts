@@ -63,16 +63,24 @@ export interface ExperienceBatch {
    * rate linearly with it (to zero), which is what lets the policy settle precisely.
    */
   progress?: number;
+  /**
+   * The acting copy's weight version (updates installed) when the oldest row was acted on: the
+   * Updater measures the policy lag from it. PPO's behaviour policy itself travels in the rows (the
+   * acting copy's mean and sigma of every sample), not as a version.
+   */
+  behaviourVersion?: number;
 }
 
-/** Concatenates batches of the same spec (oldest first). */
+/** Concatenates batches of the same spec (oldest first); the oldest behaviour version stands. */
 export function concatBatches(batches: readonly ExperienceBatch[]): ExperienceBatch {
   if (batches.length === 1) return batches[0] as ExperienceBatch;
   let n = 0;
   let rows = 0;
+  let version: number | undefined;
   for (const b of batches) {
     n += b.data.length;
     rows += b.rows;
+    if (b.behaviourVersion !== undefined) version = Math.min(version ?? b.behaviourVersion, b.behaviourVersion);
   }
   const data = new Float32Array(n);
   const progress = batches[batches.length - 1]?.progress;
@@ -81,7 +89,12 @@ export function concatBatches(batches: readonly ExperienceBatch[]): ExperienceBa
     data.set(b.data, o);
     o += b.data.length;
   }
-  return progress === undefined ? { rows, data } : { rows, data, progress };
+  return {
+    rows,
+    data,
+    ...(progress === undefined ? {} : { progress }),
+    ...(version === undefined ? {} : { behaviourVersion: version }),
+  };
 }
 
 /** What one update did, measured inside the trainer. */
@@ -94,6 +107,13 @@ export interface TrainStats {
   valueLoss: number;
   /** Gradient steps taken by this update. */
   steps: number;
+  /**
+   * PPO: how far the trainer's policy had moved from the behaviour policy that produced the batch,
+   * when the update started: mean |log pi_trainer(a) - log pi_behaviour(a)| over the samples, and
+   * the share of samples whose ratio already lay outside the clip range. Zero with no policy lag.
+   */
+  staleLogRatio?: number;
+  staleClipShare?: number;
 }
 
 /** Everything a trainer needs to resume (no optimizer moments: they rebuild quickly). */

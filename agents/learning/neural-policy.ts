@@ -65,23 +65,23 @@ export abstract class NeuralPolicy implements Policy {
   protected async start(spec: TrainerSpec): Promise<void> {
     this.spec = spec;
     this.backend = await initBackend(this.log, this.opts.backend);
-    const host: TrainerHost = this.opts.inline
-      ? new InlineHost()
-      : new TrainingPool({
-          firmId: this.run.firmId,
-          ...(this.log ? { logger: this.log } : {}),
-          ...(this.opts.workerFile ? { filename: this.opts.workerFile } : {}),
-        });
+    const host: TrainerHost = this.opts.trainerHost
+      ? this.opts.trainerHost()
+      : this.opts.inline
+        ? new InlineHost()
+        : new TrainingPool({
+            firmId: this.run.firmId,
+            ...(this.log ? { logger: this.log } : {}),
+            ...(this.opts.workerFile ? { filename: this.opts.workerFile } : {}),
+          });
     this.host = host;
+    let trainerBackend: string;
     try {
-      const ready = await host.request({ type: "init", spec, ...(this.opts.backend ? { backend: this.opts.backend } : {}) });
+      const res = await host.request({ type: "init", spec, ...(this.opts.backend ? { backend: this.opts.backend } : {}) });
+      trainerBackend = res.backend;
       const acting = new Mlp({ inputs: spec.actorIn, hidden: spec.hidden, outputs: 1 }, 0, false);
-      acting.setFlat(ready.actor);
+      acting.setFlat(res.actor);
       this.acting = acting;
-      this.log?.info(
-        { kind: this.kind, backend: this.backend, trainerBackend: ready.backend, trainer: host.mode },
-        "learner ready",
-      );
     } catch (err) {
       await host.close();
       throw err;
@@ -89,15 +89,15 @@ export abstract class NeuralPolicy implements Policy {
     this.updater = new Updater({
       host,
       deterministic: this.opts.deterministic,
+      maxPolicyLag: this.opts.maxPolicyLag ?? 1,
       apply: (w) => this.acting?.setFlat(w),
-      // About 64 rounds of experience may wait behind a slow update.
-      maxQueuedRows: this.maxQueuedRows(),
+      firmId: this.run.firmId,
       ...(this.log ? { logger: this.log } : {}),
     });
-  }
-
-  protected maxQueuedRows(): number {
-    return 64;
+    this.log?.info(
+      { kind: this.kind, backend: this.backend, trainerBackend, trainer: host.mode, maxPolicyLag: this.updater.maxLag },
+      "learner ready",
+    );
   }
 
   /** True in a round whose experience is learned from. */
@@ -105,10 +105,19 @@ export abstract class NeuralPolicy implements Policy {
     return this.training && !this.exploring;
   }
 
+  /**
+   * Acts now, or once the trainer is back within the policy-lag bound (after a phase barrier: once
+   * every outstanding update is installed). The wait is counted and timed by the Updater.
+   */
   act(ctx: ActContext): Float64Array | Promise<Float64Array> {
-    const u = this.need().updater;
-    if (u.mustWait) return u.wait().then(() => this.actNow(ctx));
+    const wait = this.need().updater.gate();
+    if (wait !== undefined) return wait.then(() => this.actNow(ctx));
     return this.actNow(ctx);
+  }
+
+  /** Version of the acting weights (updates installed so far): experience records it for the lag. */
+  protected get actingVersion(): number {
+    return this.need().updater.version;
   }
 
   protected abstract actNow(ctx: ActContext): Float64Array;
@@ -118,11 +127,21 @@ export abstract class NeuralPolicy implements Policy {
   /** Exploration scale now, as a share of quantityMax. */
   protected abstract noiseShare(): number;
 
+  /**
+   * A phase that ends this firm's learning hands over what it collected and sets a barrier: the
+   * next act waits until every outstanding update is installed, so the firm plays the whole next
+   * phase (frozen, exploring or evaluating) with its final weights, the same ones whatever the
+   * timing. Nothing collected in a learning phase is lost to the boundary; rounds that are not
+   * learned from (frozen, exploring) are never recorded.
+   */
   onPhase(phase: PhaseView): void {
     const was = this.learning;
     this.training = phase.training;
     this.exploring = phase.exploring;
-    if (was && !this.learning) this.flush(true);
+    if (was && !this.learning) {
+      this.flush(true);
+      this.updater?.barrier();
+    }
   }
 
   /** The actor's means (shares of quantityMax) for B input rows: one batched forward pass. */
@@ -147,10 +166,16 @@ export abstract class NeuralPolicy implements Policy {
     return {
       explorationStd: this.noiseShare() * this.run.quantityMax,
       trainedRounds: this.trainedRounds,
-      waitMs: m?.waitMs ?? 0,
-      samplesPerSecond: m?.samplesPerSecond ?? 0,
-      trainMs: m?.trainMs ?? 0,
       updates: m?.updates ?? 0,
+      samples: m?.samples ?? 0,
+      samplesPerSecond: m?.samplesPerSecond ?? 0,
+      trainerSamplesPerSecond: m?.trainerSamplesPerSecond ?? 0,
+      trainMs: m?.trainMs ?? 0,
+      actWaitMs: m?.actWaitMs ?? 0,
+      actWaits: m?.actWaits ?? 0,
+      actWaitShare: m?.actWaitShare ?? 0,
+      policyLagMax: m?.policyLagMax ?? 0,
+      staleLogRatio: m?.staleLogRatio ?? 0,
       loss: m?.loss ?? 0,
       valueLoss: m?.valueLoss ?? 0,
       droppedRows: m?.droppedRows ?? 0,
@@ -164,6 +189,10 @@ export abstract class NeuralPolicy implements Policy {
 
   async save(dir: string): Promise<void> {
     const { host, updater, spec } = this.need();
+    // While acting goes on, a trainer that is behind always has an update outstanding: hold the
+    // next act until every one is installed, so that the checkpoint is taken at all (and its
+    // weights and counters agree).
+    updater.barrier();
     await updater.drain();
     const { state } = await host.request({ type: "get-state" });
     const meta: NeuralMeta = {
@@ -194,6 +223,7 @@ export abstract class NeuralPolicy implements Policy {
     await updater.drain();
     const res = await host.request({ type: "set-state", state: { params, updates: m.trainerUpdates, rng: m.trainerRng } });
     acting.setFlat(res.actor);
+    updater.installed(m.trainerUpdates);
     this.trainedRounds = m.trainedRounds;
     this.rng = Rng.restore(m.exploreRng);
     return true;

@@ -1,10 +1,12 @@
 /**
  * What every learning policy needs besides its own config entry: the firm's objective, the
- * deterministic flag, and how many rounds it will train (exploration is annealed over them).
+ * training mode (deterministic, or asynchronous with its policy-lag bound), and how many rounds it
+ * will train (exploration is annealed over them).
  */
 import type { Logger } from "pino";
 import type { Experiment, ResolvedFirm } from "../../services/config/index.js";
 import type { BackendPreference } from "./backend.js";
+import type { TrainerHost } from "./host.js";
 
 export interface LearnerOptions {
   /** "profit": reward is this round's profit, no bootstrapping. "valuation": discounted sum over the episode. */
@@ -13,6 +15,11 @@ export interface LearnerOptions {
   discount: number;
   /** Synchronize updates at fixed rounds so that a seed fixes every action. */
   deterministic: boolean;
+  /**
+   * Asynchronous mode: most updates the acting weights may be behind the trainer while acting
+   * goes on (default 1: double buffering). Acting waits when the trainer is further behind.
+   */
+  maxPolicyLag?: number;
   /** Rounds in which this firm trains over the run; exploration noise anneals over them. */
   trainingRounds: number;
   logger?: Logger;
@@ -22,6 +29,8 @@ export interface LearnerOptions {
   backend?: BackendPreference;
   /** Override of the compiled worker entry. */
   workerFile?: string;
+  /** Builds the trainer host instead (tests: a trainer of controlled speed). */
+  trainerHost?: () => TrainerHost;
 }
 
 /**
@@ -50,6 +59,7 @@ export function learnerOptions(exp: Experiment, firm: ResolvedFirm, logger?: Log
     objective: firm.objective,
     discount: firm.discount,
     deterministic: exp.training.deterministic,
+    maxPolicyLag: exp.training.maxPolicyLag,
     trainingRounds: Math.max(1, trainingRoundsOf(exp, firm)),
     ...(logger ? { logger } : {}),
   };

@@ -14,12 +14,16 @@ import { Mlp } from "./mlp.js";
 /** Share of the learning rate left at the end of a firm's training. */
 const FINAL_LR_SHARE = 0;
 
+/** Cap on PPO's off-policy importance weights pi_prox / pi_behaviour (log scale: about 7.4). */
+const MAX_LOG_WEIGHT = 2;
+
 interface Core {
   readonly nets: Mlp[];
   readonly actor: Mlp;
   /** Scales the learning rates (1 = the spec's). */
   setLearningRateScale(scale: number): void;
-  train(batch: ExperienceBatch, rng: Rng): Omit<TrainStats, "ms">;
+  /** `lag`: updates this trainer made since the oldest behaviour weights of the batch. */
+  train(batch: ExperienceBatch, rng: Rng, lag: number): Omit<TrainStats, "ms">;
   dispose(): void;
 }
 
@@ -44,7 +48,10 @@ export class Trainer {
     const t0 = performance.now();
     const p = Math.min(Math.max(batch.progress ?? 0, 0), 1);
     this.core.setLearningRateScale(1 - (1 - FINAL_LR_SHARE) * p);
-    const s = this.core.train(batch, this.rng);
+    // The batch's behaviour version counts updates of this trainer (the acting copy installs them
+    // in order), so the difference is the policy lag; without one the batch is on-policy.
+    const lag = Math.max(0, this.updates - (batch.behaviourVersion ?? this.updates));
+    const s = this.core.train(batch, this.rng, lag);
     this.updates++;
     return { ...s, ms: performance.now() - t0 };
   }
@@ -141,7 +148,7 @@ class PpoCore implements Core {
     setLearningRate(this.criticOpt, this.spec.learningRate * scale);
   }
 
-  train(batch: ExperienceBatch, rng: Rng): Omit<TrainStats, "ms"> {
+  train(batch: ExperienceBatch, rng: Rng, lag: number): Omit<TrainStats, "ms"> {
     const { actorIn: dA, criticIn: dC, batch: B, gamma, lambda } = this.spec;
     const T = batch.rows;
     const N = T * B;
@@ -153,19 +160,28 @@ class PpoCore implements Core {
     const mOld = new Float32Array(N);
     const rew = new Float32Array(N);
     const done = new Float32Array(N);
-    const sig = new Float32Array(N);
-    for (let n = 0; n < N; n++) {
-      const o = n * S;
-      x.set(d.subarray(o, o + dA), n * dA);
-      xc.set(d.subarray(o + dA, o + dA + dC), n * dC);
-      act[n] = d[o + dA + dC] as number;
-      mOld[n] = d[o + dA + dC + 1] as number;
-      rew[n] = d[o + dA + dC + 2] as number;
-      done[n] = d[o + dA + dC + 3] as number;
-      sig[n] = d[o + dA + dC + 4] as number;
+    const invVar = new Float32Array(N);
+    // Plain index loops: a subarray per sample costs more than the copy itself at large B.
+    for (let n = 0, o = 0; n < N; n++, o += S) {
+      for (let j = 0; j < dA; j++) x[n * dA + j] = d[o + j] as number;
+      for (let j = 0; j < dC; j++) xc[n * dC + j] = d[o + dA + j] as number;
+      const k = o + dA + dC;
+      act[n] = d[k] as number;
+      mOld[n] = d[k + 1] as number;
+      rew[n] = d[k + 2] as number;
+      done[n] = d[k + 3] as number;
+      const s = d[k + 4] as number;
+      invVar[n] = 1 / (2 * s * s);
     }
 
-    const values = tf.tidy(() => this.critic.apply(tf.tensor2d(xc, [N, dC])).dataSync() as Float32Array);
+    const tXc = tf.tensor2d(xc, [N, dC]);
+    let values: Float32Array;
+    try {
+      values = tf.tidy(() => this.critic.apply(tXc).dataSync() as Float32Array);
+    } catch (err) {
+      tXc.dispose();
+      throw err;
+    }
     // GAE(lambda) per instance, backwards over the rounds. Rows are time-major (n = t * B + i).
     // A batch that stops mid-episode bootstraps from the last state's own value.
     const adv = new Float32Array(N);
@@ -192,58 +208,93 @@ class PpoCore implements Core {
     for (let n = 0; n < N; n++) adv[n] = ((adv[n] as number) - mean) / sd;
 
     const tX = tf.tensor2d(x, [N, dA]);
-    const tXc = tf.tensor2d(xc, [N, dC]);
     const tA = tf.tensor1d(act);
     const tM = tf.tensor1d(mOld);
     const tAdv = tf.tensor1d(adv);
     const tRet = tf.tensor1d(ret);
-    const tInvVar = tf.tensor1d(sig.map((s) => 1 / (2 * s * s)));
+    const tInvVar = tf.tensor1d(invVar);
+    const owned: tf.Tensor[] = [tX, tXc, tA, tM, tAdv, tRet, tInvVar];
     const mb = Math.min(this.spec.minibatch, N);
     const clip = this.spec.clip;
+    const epochs = this.spec.epochs;
+    /** log pi_m(a) - log pi_m0(a) for Gaussians of the same sigma (iv = 1 / (2 sigma^2)). */
+    const logRatio = (m: tf.Tensor, a: tf.Tensor, m0: tf.Tensor, iv: tf.Tensor) =>
+      tf.mul(tf.sub(tf.square(tf.sub(a, m0)), tf.square(tf.sub(a, m))), iv);
     let loss = 0;
     let valueLoss = 0;
     let steps = 0;
     try {
-      for (let e = 0; e < this.spec.epochs; e++) {
+      // The behaviour policy is what the acting copy recorded when it acted (mean and sigma of
+      // every sample), never recomputed here. With no policy lag it is also the trainer's policy
+      // now, and this is plain PPO: the ratio pi_theta / pi_behaviour, clipped. With a lag the
+      // trainer's policy at the start of this update (the proximal policy) has moved on from it,
+      // and the objective is decoupled PPO (Hilton et al. 2021, "Batch size-invariance for policy
+      // optimization"): each sample weighted by pi_prox / pi_behaviour (the off-policy
+      // correction, from the recorded log-probabilities) and the clip taken around pi_prox. The
+      // plain ratio against a stale behaviour policy would have the clip cut the gradient of every
+      // sample the last update already moved past (|log ratio| reaches 0.5 at the start of an
+      // update in the PPO duopoly), which measurably biased what the firms learned.
+      const mProx = tf.tidy(() => tf.sigmoid(this.actor.apply(tX)).reshape([-1]));
+      owned.push(mProx);
+      const logW = tf.tidy(() => logRatio(mProx, tA, tM, tInvVar));
+      owned.push(logW);
+      const [staleLogRatio, staleClipShare] = tf.tidy(() => {
+        const out = tf
+          .abs(tf.sub(tf.exp(tf.clipByValue(logW, -20, 20)), 1))
+          .greater(clip)
+          .cast("float32")
+          .mean();
+        return [tf.mean(tf.abs(logW)).dataSync()[0] as number, out.dataSync()[0] as number];
+      });
+      const decoupled = lag > 0;
+      // Importance weights, capped so that one unlikely sample cannot dominate a minibatch.
+      const tW = decoupled ? tf.tidy(() => tf.exp(tf.clipByValue(logW, -20, MAX_LOG_WEIGHT))) : undefined;
+      if (tW) owned.push(tW);
+      const lastStart = Math.floor(N / mb) * mb - mb;
+      for (let e = 0; e < epochs; e++) {
         const perm = permutation(N, rng);
         // Whole minibatches only; the remainder is covered by the next epoch's shuffle.
         for (let start = 0; start + mb <= N; start += mb) {
           const idxArr = perm.subarray(start, start + mb);
+          // Losses are read back once, after the last step (a read is a sync with the backend).
+          const last = e === epochs - 1 && start === lastStart;
           tf.tidy(() => {
             const idx = tf.tensor1d(idxArr, "int32");
             const xb = tf.gather(tX, idx);
             const ab = tf.gather(tA, idx);
-            const mb0 = tf.gather(tM, idx);
+            const m0 = tf.gather(decoupled ? mProx : tM, idx);
             const advb = tf.gather(tAdv, idx);
             const ivb = tf.gather(tInvVar, idx);
+            const wb = tW ? tf.gather(tW, idx) : undefined;
             const pl = this.actorOpt.minimize(
               () => {
                 const m = tf.sigmoid(this.actor.apply(xb)).reshape([-1]);
-                const logr = tf.mul(tf.sub(tf.square(tf.sub(ab, mb0)), tf.square(tf.sub(ab, m))), ivb);
-                const ratio = tf.exp(tf.clipByValue(logr, -20, 20));
+                const ratio = tf.exp(tf.clipByValue(logRatio(m, ab, m0, ivb), -20, 20));
                 const surr = tf.minimum(tf.mul(ratio, advb), tf.mul(tf.clipByValue(ratio, 1 - clip, 1 + clip), advb));
-                return tf.neg(tf.mean(surr)) as tf.Scalar;
+                return tf.neg(tf.mean(wb ? tf.mul(wb, surr) : surr)) as tf.Scalar;
               },
-              true,
+              last,
               this.actor.vars,
             );
             const xcb = tf.gather(tXc, idx);
             const rb = tf.gather(tRet, idx);
             const vl = this.criticOpt.minimize(
               () => tf.mean(tf.square(tf.sub(this.critic.apply(xcb).reshape([-1]), rb))) as tf.Scalar,
-              true,
+              last,
               this.critic.vars,
             );
-            loss = (pl?.dataSync()[0] as number) ?? 0;
-            valueLoss = (vl?.dataSync()[0] as number) ?? 0;
+            if (last) {
+              loss = (pl?.dataSync()[0] as number) ?? 0;
+              valueLoss = (vl?.dataSync()[0] as number) ?? 0;
+            }
           });
           steps++;
         }
       }
+      return { samples: N, loss, valueLoss, steps, staleLogRatio, staleClipShare };
     } finally {
-      tf.dispose([tX, tXc, tA, tM, tAdv, tRet, tInvVar]);
+      tf.dispose(owned);
     }
-    return { samples: N, loss, valueLoss, steps };
   }
 
   dispose(): void {

@@ -11,7 +11,7 @@ import { deriveSeed } from "../../market/economics/rng.js";
 import type { PolicyConfig } from "../../services/config/index.js";
 import { ConfigError } from "../../services/errors.js";
 import { rewardScale } from "../learning/features.js";
-import type { DdpgSpec } from "../learning/messages.js";
+import type { DdpgSpec, ExperienceBatch } from "../learning/messages.js";
 import { NeuralPolicy } from "../learning/neural-policy.js";
 import { anneal, type LearnerOptions } from "../learning/options.js";
 import type { ActContext, OutcomeView, RunView } from "../policy.js";
@@ -23,6 +23,8 @@ interface Step {
   xc: Float32Array;
   a: Float32Array;
   r: Float32Array;
+  /** The acting weights' version that chose `a` (for the policy-lag metric). */
+  version: number;
 }
 
 export class DdpgPolicy extends NeuralPolicy {
@@ -35,7 +37,7 @@ export class DdpgPolicy extends NeuralPolicy {
   private readonly F: number;
   private readonly me: number;
   /** This round's input and action, between act() and observe(). */
-  private pending: { x: Float32Array; a: Float32Array } | undefined;
+  private pending: { x: Float32Array; a: Float32Array; version: number } | undefined;
   /** Valuation: the previous round's step, waiting for its successor state. */
   private prev: Step | undefined;
 
@@ -84,10 +86,6 @@ export class DdpgPolicy extends NeuralPolicy {
     };
   }
 
-  protected override maxQueuedRows(): number {
-    return 64 * this.B;
-  }
-
   protected noiseShare(): number {
     return anneal(this.cfg.noise, this.cfg.finalNoise, this.trainedRounds / this.opts.trainingRounds);
   }
@@ -111,7 +109,7 @@ export class DdpgPolicy extends NeuralPolicy {
       a[i] = v;
       out[i] = v * qMax;
     }
-    this.pending = { x, a };
+    this.pending = { x, a, version: this.actingVersion };
     return out;
   }
 
@@ -135,7 +133,7 @@ export class DdpgPolicy extends NeuralPolicy {
     }
     const r = new Float32Array(B);
     for (let i = 0; i < B; i++) r[i] = (o.profit[i] ?? 0) / this.rScale;
-    const step: Step = { x: p.x, xc, a: p.a, r };
+    const step: Step = { x: p.x, xc, a: p.a, r, version: p.version };
     this.trainedRounds++;
     if (this.opts.objective !== "valuation") {
       this.submit(this.transitions(step, undefined));
@@ -149,7 +147,7 @@ export class DdpgPolicy extends NeuralPolicy {
   }
 
   /** B transitions [x, xc, a, r, done, x', xc']; no successor means the episode ended. */
-  private transitions(s: Step, next: Step | undefined): { rows: number; data: Float32Array; progress: number } {
+  private transitions(s: Step, next: Step | undefined): ExperienceBatch {
     const { B, dA, dC, stride } = this;
     const data = new Float32Array(B * stride);
     for (let i = 0; i < B; i++) {
@@ -166,7 +164,7 @@ export class DdpgPolicy extends NeuralPolicy {
         data.set(next.xc.subarray(i * dC, (i + 1) * dC), o + dA);
       }
     }
-    return { rows: B, data, progress: Math.min(1, this.trainedRounds / this.opts.trainingRounds) };
+    return { rows: B, data, progress: Math.min(1, this.trainedRounds / this.opts.trainingRounds), behaviourVersion: s.version };
   }
 
   protected flush(phaseEnd: boolean): void {

@@ -1,7 +1,7 @@
 /** The policy factory: builds a firm's policy from its config entry. */
 import type { Logger } from "pino";
 import type { Experiment, ResolvedFirm } from "../../services/config/index.js";
-import { learnerOptions } from "../learning/options.js";
+import { type LearnerOptions, learnerOptions } from "../learning/options.js";
 import type { Policy, RunView } from "../policy.js";
 import { BestResponsePolicy } from "./best-response.js";
 import { DdpgPolicy } from "./ddpg.js";
@@ -14,12 +14,15 @@ export interface PolicyEnv {
   logger: Logger;
   /** Run output folder (checkpoints go under it). */
   outDir?: string;
+  /** Overrides of the learner options (the report evaluates saved policies with `inline: true`). */
+  learner?: Partial<LearnerOptions>;
 }
 
 /** Returns the `makePolicy` callback a FirmRuntime calls once the run's parameters are known. */
 export function makePolicyFactory(exp: Experiment, firm: ResolvedFirm, env: PolicyEnv): (run: RunView) => Promise<Policy> {
   return async (run: RunView) => {
     const p = firm.policy;
+    const options = () => ({ ...learnerOptions(exp, firm, env.logger), ...env.learner });
     switch (p.kind) {
       case "fixed":
         return new FixedPolicy(run, p);
@@ -27,12 +30,12 @@ export function makePolicyFactory(exp: Experiment, firm: ResolvedFirm, env: Poli
         return new BestResponsePolicy(run);
       case "ppo":
       case "mappo":
-        return PpoPolicy.create(run, p, learnerOptions(exp, firm, env.logger));
+        return PpoPolicy.create(run, p, options());
       case "ddpg":
       case "maddpg":
-        return DdpgPolicy.create(run, p, learnerOptions(exp, firm, env.logger));
+        return DdpgPolicy.create(run, p, options());
       case "q-learning":
-        return new QLearningPolicy(run, p, learnerOptions(exp, firm, env.logger));
+        return new QLearningPolicy(run, p, options());
       case "hedge":
         return new HedgePolicy(run, p);
       default:

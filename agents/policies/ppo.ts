@@ -31,9 +31,12 @@ export class PpoPolicy extends NeuralPolicy {
   /** Every firm's quantities in the previous round (MAPPO's critic), firm-major; zeros at first. */
   private readonly lastJoint: Float64Array;
   private readonly x: Float32Array;
-  /** The row being filled between act() and observe(). */
+  /** The row being filled between act() and observe(), and the acting weights' version that made it. */
   private pending: Float32Array | undefined;
+  private pendingVersion = 0;
   private rows: Float32Array[] = [];
+  /** The acting weights' version of each row in `rows`. */
+  private versions: number[] = [];
   /** Index in `rows` where the current (unfinished) episode starts. */
   private episodeStart = 0;
   private readonly antithetic = true;
@@ -110,12 +113,16 @@ export class PpoPolicy extends NeuralPolicy {
       row.set(xi, o);
       row.set(xi, o + dA);
       if (this.centralized) for (let f = 0; f < this.F; f++) row[o + 2 * dA + f] = (2 * (joint[f * B + i] as number)) / qMax - 1;
-      // The unclipped sample is what the Gaussian produced: its log-probability is the one to ratio.
+      // The behaviour policy, as the acting copy computed it now: the trainer's ratio (or, with a
+      // policy lag, its off-policy weight) is taken against this mean and sigma, whatever its own
+      // weights are by the time it trains. The unclipped sample is what the Gaussian produced:
+      // its log-probability is the one to use.
       row[o + dA + dC] = a;
       row[o + dA + dC + 1] = m;
       row[o + dA + dC + 4] = sigma;
     }
     this.pending = row;
+    this.pendingVersion = this.actingVersion;
     return out;
   }
 
@@ -154,7 +161,10 @@ export class PpoPolicy extends NeuralPolicy {
     if (o.absent) {
       // The market played a default action for us: this round (and, for a valuation, the
       // unfinished episode around it) says nothing about the policy.
-      if (valuation) this.rows.length = this.episodeStart;
+      if (valuation) {
+        this.rows.length = this.episodeStart;
+        this.versions.length = this.episodeStart;
+      }
       return;
     }
     const done = valuation ? (o.episodeEnd ? 1 : 0) : 1;
@@ -164,6 +174,7 @@ export class PpoPolicy extends NeuralPolicy {
       row[k + 3] = done;
     }
     this.rows.push(row);
+    this.versions.push(this.pendingVersion);
     this.trainedRounds++;
     if (done === 1) this.episodeStart = this.rows.length;
     if (this.rows.length >= this.cfg.horizon && this.episodeStart === this.rows.length) this.flush(false);
@@ -173,11 +184,19 @@ export class PpoPolicy extends NeuralPolicy {
     // Only whole episodes are trained on; a phase end drops the unfinished one.
     const complete = this.episodeStart;
     const rows = this.rows.slice(0, complete);
+    const versions = this.versions.slice(0, complete);
     this.rows = phaseEnd ? [] : this.rows.slice(complete);
+    this.versions = phaseEnd ? [] : this.versions.slice(complete);
     this.episodeStart = 0;
     if (rows.length === 0) return;
-    const data = new Float32Array(rows.length * this.B * this.S);
-    rows.forEach((r, t) => data.set(r, t * r.length));
-    this.submit({ rows: rows.length, data, progress: Math.min(1, this.trainedRounds / this.opts.trainingRounds) });
+    // One round (horizon 1) goes as it is: its buffer moves to the worker without a copy.
+    const data = rows.length === 1 ? (rows[0] as Float32Array) : new Float32Array(rows.length * this.B * this.S);
+    if (rows.length > 1) rows.forEach((r, t) => data.set(r, t * r.length));
+    this.submit({
+      rows: rows.length,
+      data,
+      progress: Math.min(1, this.trainedRounds / this.opts.trainingRounds),
+      behaviourVersion: Math.min(...versions),
+    });
   }
 }

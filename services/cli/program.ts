@@ -1,3 +1,5 @@
+import { existsSync } from "node:fs";
+import { join, resolve } from "node:path";
 import type { Command } from "commander";
 import { ConfigError, StackelbergError } from "../errors.js";
 import { runExperiment } from "../launcher/run.js";
@@ -7,20 +9,48 @@ import { conformanceCommand, type ConformanceCommandOptions } from "./conformanc
 import type { ConnectFlags } from "../auth/index.js";
 import { firmCommand } from "./firm.js";
 import { marketCommand } from "./market.js";
+import { compareCommand, reportCommand } from "./report.js";
 import { solveCommand } from "./solve.js";
+import { packageVersion } from "../report/run-data.js";
+
+/** Exit codes of every command (also in README.md). */
+export const EXIT_CODES_HELP = `
+Exit codes:
+  0    success
+  1    conformance: a check failed; any command: an internal error (printed with its stack trace)
+  2    bad usage or input, or a run that failed (one line: "stackelberg: ...")
+  130  interrupted (Ctrl-C or SIGTERM)`;
+
+/** Help text after a command's options: its examples. */
+function examples(...lines: string[]): string {
+  return `\nExample${lines.length > 1 ? "s" : ""}:\n${lines.map((l) => `  $ ${l}`).join("\n")}`;
+}
 
 /** Registers every sub-command on `program` and runs it; expected failures exit non-zero without a stack. */
 export async function runCli(program: Command, argv: string[]): Promise<void> {
   program
     .name("stackelberg")
     .description("Stackelberg competition between learning firms over NATS")
-    .showHelpAfterError();
+    .version(packageVersion())
+    .showHelpAfterError()
+    // Usage errors exit with 2 like every other bad input; --help and --version with 0.
+    .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 2))
+    .addHelpText(
+      "after",
+      `${examples(
+        "stackelberg solve experiments/duopoly-linear.yaml",
+        "stackelberg run experiments/duopoly-linear.yaml --out runs/duopoly",
+        "stackelberg report runs/duopoly",
+        "stackelberg compare runs/seed1 runs/seed2 runs/seed3 --out comparison.html",
+      )}\n${EXIT_CODES_HELP}`,
+    );
 
   program
     .command("solve")
     .description("print the exact equilibria (Stackelberg, Cournot, collusive) of an experiment's market")
     .argument("<config>", "experiment YAML file")
     .option("--json", "print JSON instead of a table")
+    .addHelpText("after", examples("stackelberg solve experiments/duopoly-linear.yaml", "stackelberg solve experiments/duopoly-linear.yaml --json | jq .stackelberg.price"))
     .action((config: string, opts: { json?: boolean }) => solveCommand(config, opts));
 
   program
@@ -37,8 +67,32 @@ export async function runCli(program: Command, argv: string[]): Promise<void> {
     .option("--resume <dir>", "continue the run stored in this output folder from its last checkpoint")
     .option("--seed <n>", "override the experiment's seed", parseSeed)
     .option("--no-progress", "no progress bar")
-    .action(async (config: string | undefined, opts: { out?: string; nats?: string; auth?: string; insecure?: boolean; tlsCa?: string; tlsCert?: string; tlsKey?: string; resume?: string; progress: boolean; seed?: number }) => {
-      const s = await runExperiment(config, { ...opts, logger: rootLogger("launcher") });
+    .option("--quiet", "print nothing but errors: no progress bar, no summary, warnings-only logs")
+    .option("--json", "print the summary as one JSON object on stdout (with the output folder and report), no progress bar")
+    .addHelpText(
+      "after",
+      `\nWrites to the output folder: config.yaml, equilibrium.json, metrics.jsonl, metrics.csv, summary.json, report.html, logs/, auth/ (and checkpoints/, learners/ for learning firms).${examples(
+        "stackelberg run experiments/duopoly-linear.yaml --out runs/duopoly",
+        "stackelberg run experiments/ppo-duopoly-alternating.yaml --seed 2 --out runs/ppo-2",
+        "stackelberg run --resume runs/ppo-2",
+        "stackelberg run experiments/duopoly-linear.yaml --json --out runs/x | jq .summary.final.distance",
+      )}`,
+    )
+    .action(async (config: string | undefined, opts: { out?: string; nats?: string; auth?: string; insecure?: boolean; tlsCa?: string; tlsCert?: string; tlsKey?: string; resume?: string; progress: boolean; seed?: number; quiet?: boolean; json?: boolean }) => {
+      const { quiet, json, ...runOpts } = opts;
+      const scripted = quiet || json;
+      const s = await runExperiment(config, {
+        ...runOpts,
+        ...(scripted ? { progress: false } : {}),
+        logger: rootLogger("launcher", process.env.LOG_LEVEL ?? (scripted ? "warn" : "info")),
+      });
+      if (quiet) return;
+      const out = resolve(opts.resume ?? opts.out ?? join("runs", s.runId));
+      const report = join(out, "report.html");
+      if (json) {
+        process.stdout.write(`${JSON.stringify({ out, report: existsSync(report) ? report : null, summary: s })}\n`);
+        return;
+      }
       // With a dynamic reference the figures are means over the episode's steps of its path.
       const label = s.reference.kind === "stage-equilibrium" ? "equilibrium" : `${s.reference.kind}, mean over steps`;
       const lines = Object.entries(s.final.firms).map(
@@ -46,9 +100,32 @@ export async function runCli(program: Command, argv: string[]): Promise<void> {
           `  ${id}: quantity ${f.quantity.toPrecision(8)} (${label} ${f.equilibriumQuantity.toPrecision(8)}, distance ${f.distance.toExponential(2)})`,
       );
       process.stdout.write(
-        `run ${s.runId}: ${s.rounds} rounds in ${s.wallSeconds.toFixed(1)} s\n${lines.join("\n")}\n  price ${s.final.priceMean.toPrecision(8)} (${label} ${s.final.equilibriumPrice.toPrecision(8)})\n`,
+        `run ${s.runId}: ${s.rounds} rounds in ${s.wallSeconds.toFixed(1)} s\n${lines.join("\n")}\n  price ${s.final.priceMean.toPrecision(8)} (${label} ${s.final.equilibriumPrice.toPrecision(8)})\n${existsSync(report) ? `  report ${report}\n` : ""}`,
       );
     });
+
+  program
+    .command("report")
+    .description("write a run's self-contained HTML report (charts against the equilibria; opens offline); `run` writes it at the end of every run")
+    .argument("<dir>", "the run's output folder (what `stackelberg run --out` wrote)")
+    .option("--out <file>", "where to write the report (default <dir>/report.html)")
+    .option("--json", "print what was written as JSON ({file, bytes, charts, notes})")
+    .option("--quiet", "print nothing but errors")
+    .addHelpText("after", examples("stackelberg report runs/duopoly", "stackelberg report runs/duopoly --out /tmp/duopoly.html --json"))
+    .action((dir: string, opts: { out?: string; json?: boolean; quiet?: boolean }) => reportCommand(dir, opts));
+
+  program
+    .command("compare")
+    .description("write one HTML report of several runs side by side: final outcomes and overlaid curves (seeds of one experiment as a band)")
+    .argument("<dirs...>", "run output folders")
+    .option("--out <file>", "where to write the comparison", "comparison.html")
+    .option("--json", "print what was written as JSON ({file, bytes, charts, notes})")
+    .option("--quiet", "print nothing but errors")
+    .addHelpText(
+      "after",
+      examples("stackelberg compare runs/ppo-1 runs/ppo-2 runs/ppo-3 runs/hedge-1 --out ppo-vs-hedge.html", "stackelberg compare runs/* --json"),
+    )
+    .action((dirs: string[], opts: { out: string; json?: boolean; quiet?: boolean }) => compareCommand(dirs, opts));
 
   program
     .command("auth")
@@ -61,6 +138,13 @@ export async function runCli(program: Command, argv: string[]): Promise<void> {
     .option("--tls-cert <file>", "server TLS certificate (clients then use tls:// URLs)")
     .option("--tls-key <file>", "server TLS key")
     .option("--tls-ca <file>", "CA that client certificates must chain to (mutual TLS)")
+    .addHelpText(
+      "after",
+      examples(
+        "stackelberg auth experiments/duopoly-linear.yaml --out deploy --listen 0.0.0.0:4222",
+        "nats-server -c deploy/server.conf    # then market and firms with --creds deploy",
+      ),
+    )
     .action((config: string, opts: { out: string; run?: string; listen: string; store?: string; tlsCert?: string; tlsKey?: string; tlsCa?: string }) =>
       authCommand(config, opts),
     );
@@ -72,7 +156,11 @@ export async function runCli(program: Command, argv: string[]): Promise<void> {
       .requiredOption("--config <file>", "experiment YAML file")
       .requiredOption("--nats <url>", "NATS server URL (tls://... for TLS)")
       .requiredOption("--run <id>", "run id (subject namespace)")
-      .option("--resume", "continue after the rounds already in the run's JetStream record"),
+      .option("--resume", "continue after the rounds already in the run's JetStream record")
+      .addHelpText(
+        "after",
+        examples("stackelberg market --config experiments/duopoly-linear.yaml --nats nats://host:4222 --run RUN_ID --creds deploy"),
+      ),
   ).action((opts: ConnectFlags & { config: string; run: string; resume?: boolean }) => marketCommand(opts));
 
   withConnection(
@@ -84,7 +172,13 @@ export async function runCli(program: Command, argv: string[]): Promise<void> {
       .requiredOption("--run <id>", "run id (subject namespace)")
       .requiredOption("--firm <ids>", "comma-separated firm ids to host")
       .option("--out <dir>", "run output folder (checkpoints, learner metrics)")
-      .option("--resume", "load policies from the output folder's checkpoints first"),
+      .option("--resume", "load policies from the output folder's checkpoints first")
+      .addHelpText(
+        "after",
+        examples(
+          "stackelberg firm --config experiments/duopoly-linear.yaml --nats nats://host:4222 --run RUN_ID --firm follower --creds deploy --out runs/x",
+        ),
+      ),
   ).action((opts: ConnectFlags & { config: string; run: string; firm: string; out?: string; resume?: boolean }) => firmCommand(opts));
 
   program
@@ -105,6 +199,14 @@ export async function runCli(program: Command, argv: string[]): Promise<void> {
     .option("--port <n>", "port of the check's nats-server (default: a free one)")
     .option("--out <dir>", "keep the credentials, the agent's output (agent.log) and report.json here")
     .option("--json", "print the report as JSON")
+    .option("--no-refusal", "skip the last check (the agent started again and refused at registration must exit non-zero)")
+    .addHelpText(
+      "after",
+      examples(
+        "stackelberg conformance --role follower -- python -m my_agent --nats {nats} --run {run} --firm {firm} --creds {creds}",
+        "stackelberg conformance --role leader --json -- ./my-agent    # reads STK_NATS_URL, STK_RUN_ID, ...",
+      ),
+    )
     // Bad usage exits with 2, like every other usage error of this command.
     .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 2))
     .action((agent: string[], opts: ConformanceCommandOptions) => conformanceCommand(agent, opts));

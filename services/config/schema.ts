@@ -99,20 +99,93 @@ const ddpgPolicy = z.strictObject({
   minibatch: posInt().default(256),
 });
 
-const gridSchema = z.strictObject({ min: nonNegative().default(0), max: positive().optional(), steps: posInt().default(21) });
+/**
+ * The quantity grid of the tabular learners: `steps` evenly spaced points from `min` to `max`.
+ * `max` defaults to the largest quantity any firm of the run could produce profitably (where the
+ * price, with the demand shock three stationary standard deviations above its mean, falls to a
+ * firm's lowest marginal cost), capped at quantityMax: every firm gets the same lattice. With the
+ * default 401 points a linear market's Stackelberg duopoly quantities ((a - c) / 2b and
+ * (a - c) / 4b) lie on the grid when both firms have the same linear cost.
+ */
+const gridSchema = z.strictObject({ min: nonNegative().default(0), max: positive().optional(), steps: posInt().default(401) });
+
+const unitInterval = () => finite().refine((v) => v >= 0 && v <= 1, { message: "expected a number in [0, 1]" });
+const learningRate = () => finite().refine((v) => v > 0 && v <= 1, { message: "expected a number in (0, 1]" });
+const discountFactor = () => finite().refine((v) => v >= 0 && v < 1, { message: "expected a number in [0, 1)" });
+
+/** A field an older version had, refused with what replaces it. */
+const removedField = (message: string) =>
+  z
+    .unknown()
+    .refine(() => false, { message })
+    .optional();
+
+/**
+ * Q-learning exploration. Both schedules decay per round: t counts the rounds this firm has trained
+ * (one per round, whatever the batch size B), value_t = max(min, value_0 * exp(-decay * t)).
+ */
+const qExplorationSchema = z.discriminatedUnion("kind", [
+  z.strictObject({
+    kind: z.literal("epsilon-greedy"),
+    /** Probability of a uniformly random grid quantity at t = 0. */
+    epsilon: unitInterval().default(0.1),
+    decay: nonNegative().default(0.01),
+    min: unitInterval().default(0),
+  }),
+  z.strictObject({
+    kind: z.literal("boltzmann"),
+    /** Softmax temperature at t = 0, in units of the firm's monopoly profit per round (the unit of its Q-values). */
+    temperature: positive(),
+    decay: nonNegative().default(0),
+    /** Temperature floor; at 0 the choice becomes greedy as the temperature vanishes. */
+    min: nonNegative().default(0),
+  }),
+]);
 
 const qLearningPolicy = z.strictObject({
   kind: z.literal("q-learning"),
-  grid: gridSchema.default({ min: 0, steps: 21 }),
-  alpha: positive().default(0.15),
-  epsilon: nonNegative().default(1),
-  epsilonDecay: nonNegative().default(1e-4),
+  grid: gridSchema.default({ min: 0, steps: 401 }),
+  /** Learning rate. */
+  alpha: learningRate().default(0.1),
+  /** constant: alpha every update; visits: max(alpha, 1/n) on the n-th update of a state-action pair (exact means first). */
+  alphaSchedule: z.enum(["constant", "visits"]).default("visits"),
+  /**
+   * gamma of the update target r + gamma max Q(s', .), s' the state at the next round: the repeated
+   * game as one continuing task (Waltman & Kaymak 2008, Calvano et al. 2020); episode ends do not cut
+   * it. The firm's `objective: valuation` discounts within episodes instead; a firm uses one of them.
+   */
+  discount: discountFactor().default(0),
+  /** 0: the state is the earlier tiers' committed total only (a leader has one state); 1: plus every firm's last-round quantity. */
+  memory: z.union([z.literal(0), z.literal(1)]).default(0),
+  exploration: qExplorationSchema.default({ kind: "epsilon-greedy", epsilon: 0.1, decay: 0.01, min: 0 }),
+  /**
+   * Initial Q-values: a number, in units of the firm's monopoly profit per round (times the
+   * discounted number of rounds a Q-value sums, 1/(1 - discount)); 1 is optimistic, so greedy play
+   * tries every quantity. `uniform-opponents`: each quantity's expected profit when every other firm
+   * plays this firm's grid uniformly at random, discounted the same way (Calvano et al. 2020).
+   */
+  initialQ: z.union([finite(), z.literal("uniform-opponents")]).default(1),
+  /** One Q-table per market instance (B independent learning sessions) instead of one table learning from all B. */
+  tablePerInstance: z.boolean().default(false),
+  epsilon: removedField("removed: use exploration: { kind: epsilon-greedy, epsilon, decay } (decay is now per round)"),
+  epsilonDecay: removedField(
+    "removed: it decayed per sample (rounds x B); use exploration: { kind: epsilon-greedy, epsilon, decay } with decay per round",
+  ),
 });
 
 const hedgePolicy = z.strictObject({
   kind: z.literal("hedge"),
-  grid: gridSchema.default({ min: 0, steps: 21 }),
+  grid: gridSchema.default({ min: 0, steps: 401 }),
+  /** Learning rate: log-weights grow by eta * profit / monopoly profit per instance and round. */
   eta: positive().default(0.05),
+  /**
+   * How a firm with later tiers evaluates its quantities. learned: against the later tiers' response
+   * to each quantity, from a reaction table it learns from the outcomes it sees; none: against their
+   * last play (a leader that ignores its influence, which lands on Cournot).
+   */
+  anticipation: z.enum(["learned", "none"]).default("learned"),
+  /** Weight of a new observation in the reaction table (exponential moving average). */
+  reactionRate: learningRate().default(0.5),
 });
 
 export const policySchema = z.discriminatedUnion("kind", [
@@ -179,10 +252,23 @@ export const experimentSchema = z
         schedule: scheduleSchema.default({ kind: "simultaneous" }),
         /** Synchronize updates at fixed points so the same seed gives a byte-identical run. */
         deterministic: z.boolean().default(false),
+        /**
+         * Default (asynchronous) mode: most updates a learner's acting weights may be behind its
+         * trainer while it keeps acting (1: double-buffered collection). When the trainer is further
+         * behind, acting waits; experience is never dropped. Ignored in deterministic mode (lag 0).
+         */
+        maxPolicyLag: posInt().max(16).default(1),
         /** Save policies every this many rounds (0: only at the end). */
         checkpointEvery: z.number().int().min(0).default(0),
       })
-      .default({ objective: "profit", discount: 0.95, schedule: { kind: "simultaneous" }, deterministic: false, checkpointEvery: 0 }),
+      .default({
+        objective: "profit",
+        discount: 0.95,
+        schedule: { kind: "simultaneous" },
+        deterministic: false,
+        maxPolicyLag: 1,
+        checkpointEvery: 0,
+      }),
   })
   .superRefine((cfg, ctx) => {
     for (const i of structureIssues(cfg.firms)) ctx.addIssue({ code: "custom", path: i.path, message: i.message });

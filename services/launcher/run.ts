@@ -5,7 +5,7 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { copyFileSync, createWriteStream, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import cliProgress from "cli-progress";
@@ -17,7 +17,11 @@ import { checkSecurityFlags, connectAs } from "../auth/index.js";
 import { loadExperiment } from "../config/index.js";
 import { ConfigError, Interrupted, RuntimeFailure } from "../errors.js";
 import { equilibriaFor, referenceFor } from "../report/equilibria.js";
-import { roundMetrics, type Summary, SummaryBuilder } from "../report/metrics.js";
+import { finalWindowOf, roundMetrics, type Summary, SummaryBuilder } from "../report/metrics.js";
+import { MetricsFiles, mergeLearnerMetrics } from "../report/metrics-files.js";
+import { reportAfterRun } from "../report/report.js";
+import { runVersions } from "../report/run-data.js";
+import { phaseAt, phasesOf } from "../../market/service/schedule.js";
 import { followStats, readRecord, recordedRounds, recordManager, waitForStream } from "../report/record.js";
 import { RoundOrder } from "../report/round-order.js";
 import type { LocalNats } from "./nats-server.js";
@@ -86,7 +90,7 @@ export async function runExperiment(configFile: string | undefined, o: RunOption
     }
     writeFileSync(
       join(outDir, "run.json"),
-      `${JSON.stringify({ runId, config: resolve(configFile), started: new Date(started).toISOString() }, null, 2)}\n`,
+      `${JSON.stringify({ runId, config: resolve(configFile), started: new Date(started).toISOString(), versions: runVersions() }, null, 2)}\n`,
     );
   }
   const exp = loadExperiment(config);
@@ -187,17 +191,21 @@ export async function runExperiment(configFile: string | undefined, o: RunOption
         );
     const firmExits = firmProcs.map((p) => new Promise<void>((res) => p.once("exit", (code) => (code === 0 || ending) && res())));
 
-    const metricsFile = join(outDir, "metrics.jsonl");
-    const metrics = createWriteStream(metricsFile, { flags: "w" });
-    const summary = new SummaryBuilder(eq, total, reference);
+    // metrics.jsonl and metrics.csv, written as rounds arrive; the summary keeps running sums of
+    // its final window: the launcher's memory does not grow with the run.
+    const metrics = new MetricsFiles(outDir, exp.firms.map((f) => f.id));
+    const evaluationRounds = exp.training.schedule.kind === "alternating" ? exp.training.schedule.evaluateRounds : 0;
+    const summary = new SummaryBuilder(eq, total, reference, finalWindowOf(total, exp.market.roundsPerEpisode, evaluationRounds));
+    const phases = phasesOf(exp);
     const showBar = o.progress ?? process.stderr.isTTY;
     if (showBar) {
       bar = new cliProgress.SingleBar(
-        { format: " {bar} {value}/{total} rounds | {rate} rounds/s | distance to equilibrium {distance}", hideCursor: true },
+        { format: " {bar} {value}/{total} rounds | {rate} rounds/s | {phase} | distance to equilibrium {distance}", hideCursor: true },
         cliProgress.Presets.shades_classic,
       );
-      bar.start(total, 0, { rate: "0", distance: "-" });
+      bar.start(total, 0, { rate: "0", phase: phases[0]?.name ?? "", distance: "-" });
     }
+    let firstRoundAt: { t: number; n: number } | undefined;
     // Metrics come from the record, the authority: live from the stats subject (per-round means,
     // stored after their outcomes; the launcher never receives the batch arrays), or, when the
     // record is already complete, from the recorded outcomes themselves (the same doubles).
@@ -205,21 +213,24 @@ export async function runExperiment(configFile: string | undefined, o: RunOption
     let lastLog = Date.now();
     const take = (batch: RoundStats[]) => {
       let last: ReturnType<typeof roundMetrics> | undefined;
-      let chunk = "";
       for (const st of batch)
         for (const ready of order.push(Number(st.round ?? 0), st)) {
           last = roundMetrics(ready, eq, reference);
-          chunk += `${JSON.stringify(last)}\n`;
+          metrics.add(last);
           summary.add(last);
         }
       if (!last) return;
-      metrics.write(chunk);
+      metrics.flush();
       const n = summary.count;
-      const secs = (Date.now() - started) / 1000;
-      if (bar) bar.update(n, { rate: (n / secs).toFixed(0), distance: last.distance.toExponential(2) });
+      // The rate since the first round arrived (start-up is not play).
+      firstRoundAt ??= { t: Date.now(), n };
+      const secs = (Date.now() - firstRoundAt.t) / 1000;
+      const rate = secs > 0 ? Math.round((n - firstRoundAt.n) / secs) : 0;
+      const phase = phaseAt(phases, last.round).name;
+      if (bar) bar.update(n, { rate: String(rate), phase, distance: last.distance.toExponential(2) });
       else if (Date.now() - lastLog > 5000) {
         lastLog = Date.now();
-        log.info({ rounds: n, total, roundsPerSecond: Math.round(n / secs), distance: last.distance }, "progress");
+        log.info({ rounds: n, total, roundsPerSecond: rate, phase, distance: last.distance }, "progress");
       }
     };
     let follow: Promise<void>;
@@ -246,14 +257,13 @@ export async function runExperiment(configFile: string | undefined, o: RunOption
     await Promise.race([Promise.all(firmExits), aborted]);
     clearTimeout(grace);
     following = false;
-    await new Promise<void>((r) => metrics.end(r));
+    await metrics.end();
     bar?.stop();
     bar = undefined;
-    const learners = mergeLearnerMetrics(
+    const learners = await mergeLearnerMetrics(
       outDir,
-      metricsFile,
       exp.firms.map((f) => f.id),
-      exp.training.deterministic,
+      exp.training.deterministic ? (k) => !TIMING_KEY.test(k) : undefined,
     );
     const s = summary.build(
       exp.name,
@@ -261,10 +271,11 @@ export async function runExperiment(configFile: string | undefined, o: RunOption
       (Date.now() - started) / 1000,
       exp.market.roundsPerEpisode,
       Object.fromEntries(exp.firms.map((f) => [f.id, f.objective === "valuation" ? f.discount : 1])),
-      exp.training.schedule.kind === "alternating" ? exp.training.schedule.evaluateRounds : 0,
+      evaluationRounds,
     );
     if (Object.keys(learners).length > 0) s.learners = learners;
     writeFileSync(join(outDir, "summary.json"), `${JSON.stringify(s, null, 2)}\n`);
+    await reportAfterRun(outDir, log);
     log.info({ out: outDir, rounds: s.rounds, distance: s.final.distance, reference: s.reference.kind }, "run complete");
     return s;
   } finally {
@@ -291,45 +302,4 @@ export async function runExperiment(configFile: string | undefined, o: RunOption
 }
 
 /** Keys of learner metrics that depend on timing, left out of metrics.jsonl in deterministic mode. */
-const TIMING_KEY = /(Ms|PerSecond|Seconds)$/;
-
-/**
- * Adds each learner's per-round metrics (from learners/<id>.jsonl, written by the firm processes)
- * to metrics.jsonl under `learners`, and returns each learner's last metrics.
- */
-function mergeLearnerMetrics(
-  outDir: string,
-  metricsFile: string,
-  firmIds: string[],
-  deterministic: boolean,
-): Record<string, Record<string, number>> {
-  const byFirm = new Map<string, Map<number, Record<string, number>>>();
-  const last: Record<string, Record<string, number>> = {};
-  for (const id of firmIds) {
-    const f = join(outDir, "learners", `${id}.jsonl`);
-    if (!existsSync(f)) continue;
-    const rounds = new Map<number, Record<string, number>>();
-    for (const line of readFileSync(f, "utf8").split("\n")) {
-      if (!line) continue;
-      const { round, ...m } = JSON.parse(line) as { round: number } & Record<string, number>;
-      rounds.set(round, m);
-      last[id] = m;
-    }
-    byFirm.set(id, rounds);
-  }
-  if (byFirm.size === 0) return last;
-  const lines = readFileSync(metricsFile, "utf8").split("\n").filter(Boolean);
-  const merged = lines.map((l) => {
-    const row = JSON.parse(l) as { round: number; learners?: Record<string, Record<string, number>> };
-    const learners: Record<string, Record<string, number>> = {};
-    for (const [id, rounds] of byFirm) {
-      const m = rounds.get(row.round);
-      if (!m) continue;
-      learners[id] = deterministic ? Object.fromEntries(Object.entries(m).filter(([k]) => !TIMING_KEY.test(k))) : m;
-    }
-    if (Object.keys(learners).length > 0) row.learners = learners;
-    return JSON.stringify(row);
-  });
-  writeFileSync(metricsFile, `${merged.join("\n")}\n`);
-  return last;
-}
+const TIMING_KEY = /(Ms|PerSecond|Seconds|Share|Waits)$/;

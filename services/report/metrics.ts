@@ -162,28 +162,108 @@ export interface Summary {
   extra?: Record<string, unknown>;
 }
 
+/**
+ * Rounds the summary's final figures average: the evaluation phase when the schedule has one
+ * (every policy greedy); otherwise the last 10% of rounds, in whole episodes.
+ */
+export function finalWindowOf(totalRounds: number, roundsPerEpisode: number, evaluationRounds = 0): number {
+  const T = roundsPerEpisode;
+  return evaluationRounds > 0 ? evaluationRounds : Math.max(T, Math.ceil(totalRounds / 10 / T) * T);
+}
+
+/**
+ * Running sums of a window of rows, in row order: each mean they give is the same double as
+ * `mean` over the rows' values (one summation order), without keeping the rows.
+ */
+class WindowSums {
+  n = 0;
+  private price = 0;
+  private readonly firms = new Map<string, { q: number; p: number; qStep: number[]; pStep: number[] }>();
+  private readonly nStep: number[] = [];
+
+  constructor(private readonly ids: readonly string[]) {
+    for (const id of ids) this.firms.set(id, { q: 0, p: 0, qStep: [], pStep: [] });
+  }
+
+  static of(ids: readonly string[], rows: readonly RoundMetrics[]): WindowSums {
+    const w = new WindowSums(ids);
+    for (const r of rows) w.add(r);
+    return w;
+  }
+
+  add(r: RoundMetrics): void {
+    this.n++;
+    this.price += r.priceMean;
+    this.nStep[r.step] = (this.nStep[r.step] ?? 0) + 1;
+    for (const id of this.ids) {
+      const f = this.firms.get(id)!;
+      const q = r.firms[id]?.quantityMean ?? Number.NaN;
+      const p = r.firms[id]?.profitMean ?? Number.NaN;
+      f.q += q;
+      f.p += p;
+      f.qStep[r.step] = (f.qStep[r.step] ?? 0) + q;
+      f.pStep[r.step] = (f.pStep[r.step] ?? 0) + p;
+    }
+  }
+
+  private static div(sum: number | undefined, n: number | undefined): number {
+    return n ? (sum as number) / n : Number.NaN;
+  }
+
+  priceMean(): number {
+    return WindowSums.div(this.price, this.n);
+  }
+
+  quantity(id: string): number {
+    return WindowSums.div(this.firms.get(id)?.q, this.n);
+  }
+
+  profit(id: string): number {
+    return WindowSums.div(this.firms.get(id)?.p, this.n);
+  }
+
+  quantityAt(id: string, step: number): number {
+    return WindowSums.div(this.firms.get(id)?.qStep[step], this.nStep[step]);
+  }
+
+  profitAt(id: string, step: number): number {
+    return WindowSums.div(this.firms.get(id)?.pStep[step], this.nStep[step]);
+  }
+}
+
 /** Accumulates metrics and produces the summary. */
 export class SummaryBuilder {
   private readonly rows: RoundMetrics[] = [];
+  private added = 0;
   private absences = 0;
+  /** With `finalWindow`: sums of the rows of the final window (no rows kept). */
+  private readonly window: WindowSums | undefined;
 
   /**
    * @param reference the per-step reference (services/report/equilibria.ts `referenceFor`); without
    *   it, or when it is the stage equilibrium, the run is compared with `eq.stackelberg`.
+   * @param finalWindow the final window build() will average (`finalWindowOf`), for a builder that
+   *   will see all `totalRounds` rows: it then keeps running sums of those rows instead of every
+   *   row, so memory does not grow with the run; default: every row is kept.
    */
   constructor(
     private readonly eq: Equilibria,
     private readonly totalRounds: number,
     private readonly reference?: ReferencePath,
-  ) {}
+    private readonly finalWindow?: number,
+  ) {
+    if (finalWindow !== undefined) this.window = new WindowSums(eq.stackelberg.firms.map((f) => f.id));
+  }
 
   add(m: RoundMetrics): void {
-    this.rows.push(m);
+    this.added++;
     for (const f of Object.values(m.firms)) if (f.absent) this.absences++;
+    if (this.window === undefined) this.rows.push(m);
+    else if (this.added > this.totalRounds - (this.finalWindow ?? 0)) this.window.add(m);
   }
 
   get count(): number {
-    return this.rows.length;
+    return this.added;
   }
 
   build(
@@ -195,13 +275,9 @@ export class SummaryBuilder {
     evaluationRounds = 0,
   ): Summary {
     const T = roundsPerEpisode;
-    // The evaluation phase when the schedule has one (every policy greedy); otherwise the last 10%
-    // of rounds, in whole episodes.
-    const window =
-      evaluationRounds > 0
-        ? Math.min(this.rows.length, evaluationRounds)
-        : Math.min(this.rows.length, Math.max(T, Math.ceil(this.totalRounds / 10 / T) * T));
-    const last = this.rows.slice(-window);
+    const ids = this.eq.stackelberg.firms.map((f) => f.id);
+    const last =
+      this.window ?? WindowSums.of(ids, this.rows.slice(-Math.min(this.rows.length, finalWindowOf(this.totalRounds, T, evaluationRounds))));
     const ref = this.reference;
     const dynamic = isDynamic(ref);
     const firms: Summary["final"]["firms"] = {};
@@ -213,15 +289,11 @@ export class SummaryBuilder {
     };
     let distance = 0;
     for (const e of this.eq.stackelberg.firms) {
-      const q = mean(last.map((r) => r.firms[e.id]?.quantityMean ?? Number.NaN));
-      const pr = mean(last.map((r) => r.firms[e.id]?.profitMean ?? Number.NaN));
-      const byStep = Array.from({ length: T }, (_, step) =>
-        mean(last.filter((r) => r.step === step).map((r) => r.firms[e.id]?.quantityMean ?? Number.NaN)),
-      );
+      const q = last.quantity(e.id);
+      const pr = last.profit(e.id);
+      const byStep = Array.from({ length: T }, (_, step) => last.quantityAt(e.id, step));
       const gamma = discounts[e.id] ?? 0;
-      const profitByStep = Array.from({ length: T }, (_, step) =>
-        mean(last.filter((r) => r.step === step).map((r) => r.firms[e.id]?.profitMean ?? Number.NaN)),
-      );
+      const profitByStep = Array.from({ length: T }, (_, step) => last.profitAt(e.id, step));
       const episodeValue = profitByStep.reduce((acc, p, k) => acc + gamma ** k * p, 0);
       const rf = ref?.firms.find((f) => f.id === e.id);
       const refQ = rf?.quantity ?? new Array<number>(T).fill(e.quantity);
@@ -245,10 +317,10 @@ export class SummaryBuilder {
     return {
       experiment,
       runId,
-      rounds: this.rows.length,
-      finalWindow: last.length,
+      rounds: this.added,
+      finalWindow: last.n,
       final: {
-        priceMean: mean(last.map((r) => r.priceMean)),
+        priceMean: last.priceMean(),
         firms,
         equilibriumPrice: dynamic ? mean(reference.priceByStep) : this.eq.stackelberg.price,
         distance,

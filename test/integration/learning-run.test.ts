@@ -13,7 +13,7 @@ import { runSubjects } from "../../services/bus/index.js";
 import { spawnCli, writeExperiment } from "../fixtures/cli.js";
 import { startRunServer } from "../fixtures/secure.js";
 
-const ppoDuopoly = (episodes: number, checkpointEvery = 0, deadlineMs = 30000) =>
+const ppoDuopoly = (episodes: number, checkpointEvery = 0, deadlineMs = 30000, deterministic = true) =>
   writeExperiment({
     name: "ppo-small",
     seed: 4,
@@ -22,7 +22,7 @@ const ppoDuopoly = (episodes: number, checkpointEvery = 0, deadlineMs = 30000) =
       { id: "leader", role: "leader", cost: { kind: "linear", c: 10 }, policy: { kind: "ppo" } },
       { id: "follower", role: "follower", cost: { kind: "linear", c: 10 }, policy: { kind: "ppo" } },
     ],
-    training: { schedule: { kind: "alternating", phaseRounds: 20, evaluateRounds: 10 }, deterministic: true, checkpointEvery },
+    training: { schedule: { kind: "alternating", phaseRounds: 20, evaluateRounds: 10 }, deterministic, checkpointEvery },
   });
 
 async function run(args: string[]): Promise<{ code: number; out: string }> {
@@ -71,6 +71,31 @@ describe("learning run", () => {
     expect(summary.learners.leader.samplesPerSecond).toBeGreaterThan(0);
     // the log names the backend chosen
     expect(readFileSync(join(dirs[0]!, "logs", "firm-leader.log"), "utf8")).toMatch(/"backend":"(tensorflow|wasm|cpu)"/);
+  });
+
+  it("learning run - default (asynchronous) mode: every firm in its own process, no row dropped, the lag within its bound", async () => {
+    const out = mkdtempSync(join(tmpdir(), "stk-async-"));
+    const r = await run(["run", ppoDuopoly(60, 0, 30000, false), "--out", out, "--no-progress"]);
+    expect(r.code, r.out).toBe(0);
+    const summary = JSON.parse(readFileSync(join(out, "summary.json"), "utf8"));
+    // Phases: followers 0-20, leaders 20-40, followers 40-50, evaluation 50-60.
+    for (const [id, trained] of [
+      ["leader", 20],
+      ["follower", 30],
+    ] as const) {
+      const m = summary.learners[id];
+      expect(m.trainedRounds, id).toBe(trained);
+      // Every row was trained on: the phase barrier installed each firm's last update before it
+      // acted in the next phase, so by the last round nothing is in flight.
+      expect(m.samples, id).toBe(trained * 32);
+      expect(m.droppedRows, id).toBe(0);
+      expect(m.policyLagMax, id).toBeLessThanOrEqual(1);
+      expect(m.actWaitShare, id).toBeGreaterThanOrEqual(0);
+      expect(m.actWaitShare, id).toBeLessThanOrEqual(1);
+    }
+    // Timing metrics are reported per round in the default mode.
+    const row = JSON.parse(lines(join(out, "metrics.jsonl"))[30]!);
+    expect(typeof row.learners.leader.actWaitMs).toBe("number");
   });
 
   it("learning run - a run stopped mid-way resumes from its checkpoints and completes every round once", async () => {

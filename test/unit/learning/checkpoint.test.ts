@@ -9,6 +9,8 @@ import { type HedgeConfig, HedgePolicy } from "../../../agents/policies/hedge.js
 import { type PpoConfig, PpoPolicy } from "../../../agents/policies/ppo.js";
 import { type QLearningConfig, QLearningPolicy } from "../../../agents/policies/q-learning.js";
 import type { ActContext, Policy } from "../../../agents/policy.js";
+import { writeCheckpoint } from "../../../agents/learning/checkpoint.js";
+import { Rng } from "../../../market/economics/rng.js";
 import type { ExperimentInput } from "../../../services/config/schema.js";
 import { Harness, type MakePolicy, OBSERVATION_COLUMNS } from "./harness.js";
 
@@ -100,15 +102,54 @@ describe("checkpoints", () => {
     );
   }, 60_000);
 
-  test("checkpoints - q-learning round-trips its Q table", async () => {
+  test("checkpoints - q-learning round-trips its Q table and visit counts", async () => {
     await roundTrip(
-      { kind: "q-learning", epsilon: 0.5 },
+      { kind: "q-learning", exploration: { kind: "epsilon-greedy", epsilon: 0.5, decay: 0.01 } },
       async (run, firm, exp) => new QLearningPolicy(run, firm.policy as QLearningConfig, learnerOptions(exp, firm)),
     );
   });
 
-  test("checkpoints - hedge round-trips its weights", async () => {
+  test("checkpoints - q-learning with one table per instance and one-period memory round-trips", async () => {
+    await roundTrip(
+      {
+        kind: "q-learning",
+        memory: 1,
+        tablePerInstance: true,
+        grid: { steps: 11 },
+        exploration: { kind: "boltzmann", temperature: 0.2 },
+      },
+      async (run, firm, exp) => new QLearningPolicy(run, firm.policy as QLearningConfig, learnerOptions(exp, firm)),
+    );
+  });
+
+  test("checkpoints - hedge round-trips its weights and reaction table", async () => {
     await roundTrip({ kind: "hedge" }, async (run, firm) => new HedgePolicy(run, firm.policy as HedgeConfig));
+  });
+
+  test("checkpoints - a format-1 q-learning table (no version) loads into memory 1 with its grid, and is refused otherwise", async () => {
+    const dir = await tmp();
+    // Format 1: 3 grid points (0, 50, 100), state = last grid indices of both firms (sorted by id:
+    // follower, leader), then the leader's committed quantity, in base K + 1 = 4.
+    const key = (1 * 4 + 2) * 4 + 1;
+    await writeCheckpoint(dir, "follower", {
+      meta: { kind: "q-learning", steps: 3, dims: 3, trainedRounds: 7, rng: Rng.fromName(1, "x").snapshot() },
+      blobs: { keys: Float64Array.of(key), values: Float64Array.of(0.1, 0.9, 0.2), last: new Float64Array(2 * 32).fill(3) },
+    });
+    const make = (policy: Record<string, unknown>) =>
+      Harness.create(
+        input(policy),
+        async (run, firm, exp) => new QLearningPolicy(run, firm.policy as QLearningConfig, learnerOptions(exp, firm)),
+      );
+    const ok = await make({ kind: "q-learning", memory: 1, grid: { steps: 3, max: 100 } });
+    const f = ok.policy("follower") as QLearningPolicy;
+    expect(await f.load(dir)).toBe(true);
+    expect(f.metrics().trainedRounds).toBe(7);
+    // Last round: follower 50, leader 100; committed 50 now.
+    const last = ok.exp.firms.map((x) => (x.id === "leader" ? 100 : 50));
+    expect(Array.from(f.qValues(50, last) as Float64Array)).toEqual([0.1, 0.9, 0.2]);
+    expect(f.greedyQuantity(50, last)).toBe(50);
+    const memoryless = await make({ kind: "q-learning", grid: { steps: 3, max: 100 } });
+    await expect((memoryless.policy("follower") as QLearningPolicy).load(dir)).rejects.toThrow(/format-1 table.*memory: 1/);
   });
 
   test("checkpoints - loading a checkpoint of a different network shape fails with the firm named", async () => {
