@@ -3,8 +3,14 @@
  * critic, Gaussian exploration noise annealed from `noise` to `finalNoise` (shares of quantityMax),
  * a replay buffer and Polyak-averaged target networks, all in the firm's training worker. The
  * actor's input is the same as PPO's (observation, plus the committed total for followers).
- * MADDPG's critic also sees the other firms' quantities of the same round (joint actions, centralized
- * training); the actor still acts on its own input only. With the profit objective the critic's
+ * MADDPG's critic also sees the quantities of the same round of the other firms that do not move
+ * after this one: every other firm of its own tier and of earlier tiers (joint actions, centralized
+ * training); the actor still acts on its own input only. Later tiers' quantities are left out: they
+ * respond to this firm's quantity (a follower sees it before moving), so a critic that took them
+ * as inputs would value this firm's quantity with its followers' reply held fixed (a Cournot
+ * gradient) and, when the followers are frozen, from inputs that are a function of its own action
+ * (its slope along the action then undetermined): MADDPG leaders drifted to 49 and to 0.12 in the
+ * duopoly before this. With the profit objective the critic's
  * target is the round's profit; with the valuation objective it bootstraps within the episode.
  */
 import { deriveSeed } from "../../market/economics/rng.js";
@@ -36,6 +42,8 @@ export class DdpgPolicy extends NeuralPolicy {
   private readonly centralized: boolean;
   private readonly F: number;
   private readonly me: number;
+  /** Indices (in run.firms) of the firms whose quantities a centralized critic sees. */
+  private readonly peers: number[];
   /** This round's input and action, between act() and observe(). */
   private pending: { x: Float32Array; a: Float32Array; version: number } | undefined;
   /** Valuation: the previous round's step, waiting for its successor state. */
@@ -56,8 +64,9 @@ export class DdpgPolicy extends NeuralPolicy {
       0,
       run.firms.findIndex((f) => f.id === run.firmId),
     );
+    this.peers = this.centralized ? run.firms.flatMap((f, k) => (k !== this.me && f.tier <= run.tier ? [k] : [])) : [];
     this.dA = this.features.width;
-    this.dC = this.dA + (this.centralized ? this.F - 1 : 0);
+    this.dC = this.dA + this.peers.length;
     this.stride = 2 * (this.dA + this.dC) + 3;
     this.rScale = rewardScale(run);
   }
@@ -126,10 +135,8 @@ export class DdpgPolicy extends NeuralPolicy {
     const qMax = this.run.quantityMax;
     for (let i = 0; i < B; i++) {
       xc.set(p.x.subarray(i * dA, (i + 1) * dA), i * dC);
-      if (this.centralized) {
-        let k = i * dC + dA;
-        for (let f = 0; f < this.F; f++) if (f !== this.me) xc[k++] = joint ? (2 * (joint[f * B + i] as number)) / qMax - 1 : 0;
-      }
+      let k = i * dC + dA;
+      for (const f of this.peers) xc[k++] = joint ? (2 * (joint[f * B + i] as number)) / qMax - 1 : 0;
     }
     const r = new Float32Array(B);
     for (let i = 0; i < B; i++) r[i] = (o.profit[i] ?? 0) / this.rScale;

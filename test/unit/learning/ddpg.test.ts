@@ -57,3 +57,36 @@ describe("ddpg", () => {
     expect(Math.abs(r.greedy - 30)).toBeLessThan(3);
   }, 60_000);
 });
+
+describe("maddpg critic inputs", () => {
+  test("maddpg - a leader's critic leaves out its followers' quantities, a follower's sees its leader's", async () => {
+    const exp: ExperimentInput = {
+      name: "maddpg-inputs",
+      seed: 1,
+      market: { demand: { kind: "linear", a: 100, b: 1 }, batch: 4, roundsPerEpisode: 1, episodes: 2, quantityMax: 100 },
+      firms: [
+        { id: "leader", role: "leader", cost: { kind: "linear", c: 10 }, policy: { kind: "maddpg" } },
+        { id: "leader2", role: "leader", cost: { kind: "linear", c: 10 }, policy: { kind: "maddpg" } },
+        { id: "follower", role: "follower", cost: { kind: "linear", c: 10 }, policy: { kind: "maddpg" } },
+      ],
+      training: { objective: "profit", deterministic: true },
+    } as ExperimentInput;
+    const h = await Harness.create(exp, async (run, firm, e) =>
+      DdpgPolicy.create(run, firm.policy as DdpgConfig, { ...learnerOptions(e, firm), inline: true }),
+    );
+    try {
+      const width = (id: string) => {
+        const p = h.policy(id) as unknown as { dA: number; dC: number };
+        return p.dC - p.dA;
+      };
+      // A leader sees the other leader (same tier, moves simultaneously), not the follower.
+      expect(width("leader")).toBe(1);
+      expect(width("leader2")).toBe(1);
+      // The follower sees both leaders.
+      expect(width("follower")).toBe(2);
+      await h.play(2);
+    } finally {
+      await h.close();
+    }
+  }, 60_000);
+});
