@@ -30,12 +30,31 @@ class LoopThread:
 
     def __init__(self, name: str) -> None:
         self.loop = asyncio.new_event_loop()
+        #: Set once END_OF_RUN was seen by :meth:`play`.
+        self.ended: Optional[RunEnded] = None
         self.thread = threading.Thread(target=self.loop.run_forever, name=name, daemon=True)
         self.thread.start()
 
     def call(self, coro: Coroutine[Any, Any, T], timeout: Optional[float] = None) -> T:
         fut: Future[T] = asyncio.run_coroutine_threadsafe(coro, self.loop)
         return fut.result(timeout)
+
+    def play(self, coro: Coroutine[Any, Any, T]) -> T:
+        """:meth:`call` for an environment's moves: once one raised :class:`RunEnded` (END_OF_RUN),
+        every later one raises it again without touching the bus."""
+        try:
+            self.check_not_ended()
+            return self.call(coro)
+        except RunEnded as e:
+            self.ended = e
+            raise
+        finally:
+            coro.close()
+
+    def check_not_ended(self) -> None:
+        """Raises :class:`RunEnded` again once the run has ended."""
+        if self.ended is not None:
+            raise RunEnded(str(self.ended))
 
     def stop(self) -> None:
         self.loop.call_soon_threadsafe(self.loop.stop)

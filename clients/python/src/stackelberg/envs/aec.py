@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import ssl
-from collections.abc import Coroutine, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Optional, TypeVar
+from typing import Any, Optional
 
 import numpy as np
 from gymnasium import spaces
@@ -13,11 +13,10 @@ from pettingzoo import AECEnv
 
 from .. import pb
 from ..client import FirmClient, StackelbergError
-from ._core import LoopThread, Obs, RunEnded, Seat, obs_columns, observation, outcome_info, own_row
+from ._core import LoopThread, Obs, Seat, obs_columns, observation, outcome_info, own_row
 
 __all__ = ["FirmSpec", "MarketAECEnv"]
 
-T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -102,19 +101,6 @@ class MarketAECEnv(AECEnv[str, Obs, Optional[Obs]]):  # type: ignore[misc]  # pe
         self.truncations: dict[str, bool] = {}
         self.infos: dict[str, dict[str, Any]] = {}
         self.agent_selection = self.possible_agents[0]
-        #: Set once END_OF_RUN was seen: every later reset/step raises it again.
-        self._ended: Optional[RunEnded] = None
-
-    def _call(self, coro: Coroutine[Any, Any, T]) -> T:
-        """Runs ``coro`` on the loop; after END_OF_RUN, raises RunEnded without touching the bus."""
-        if self._ended is not None:
-            coro.close()
-            raise RunEnded(str(self._ended))
-        try:
-            return self._lt.call(coro)
-        except RunEnded as e:
-            self._ended = e
-            raise
 
     async def _start(self) -> pb.RunParams:
         params: Optional[pb.RunParams] = None
@@ -173,7 +159,7 @@ class MarketAECEnv(AECEnv[str, Obs, Optional[Obs]]):  # type: ignore[misc]  # pe
         if seed is not None:
             for a in self.possible_agents:
                 self.action_spaces[a].seed(seed)
-        self._call(self._episode_start())
+        self._lt.play(self._episode_start())
         self.agents = self.possible_agents[:]
         self.rewards = {a: 0.0 for a in self.agents}
         self._cumulative_rewards = {a: 0.0 for a in self.agents}
@@ -193,7 +179,7 @@ class MarketAECEnv(AECEnv[str, Obs, Optional[Obs]]):  # type: ignore[misc]  # pe
         if a.shape != (int(self.params.batch),) or not np.all(np.isfinite(a)):
             raise ValueError(f"action must be {self.params.batch} finite quantities, got shape {np.shape(action)}")
         self._cumulative_rewards[agent] = 0.0
-        o = self._call(self._submit(agent, [float(x) for x in a]))
+        o = self._lt.play(self._submit(agent, [float(x) for x in a]))
         self.rewards = {x: 0.0 for x in self.agents}
         if o is None:
             self.agent_selection = self.possible_agents[self._pos]
@@ -207,7 +193,7 @@ class MarketAECEnv(AECEnv[str, Obs, Optional[Obs]]):  # type: ignore[misc]  # pe
                 if o.episode_end:
                     self.terminations[x] = True
             if not o.episode_end:
-                self._call(self._move_of(self.possible_agents[0]))
+                self._lt.play(self._move_of(self.possible_agents[0]))
             self.agent_selection = self.possible_agents[0]
         self._accumulate_rewards()
 

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import ssl
-from collections.abc import Coroutine
-from typing import Any, Optional, SupportsFloat, TypeVar, Union
+from typing import Any, Optional, SupportsFloat, Union
 
 import gymnasium as gym
 import numpy as np
@@ -16,7 +15,6 @@ from ._core import LoopThread, Obs, RunEnded, Seat, obs_columns, observation, ou
 
 __all__ = ["FirmEnv"]
 
-T = TypeVar("T")
 
 
 class FirmEnv(gym.Env[Obs, Obs]):
@@ -94,19 +92,6 @@ class FirmEnv(gym.Env[Obs, Obs]):
         #: MoveRequest.phase of the move request :attr:`_obs` comes from.
         self._phase = ""
         self._done = True
-        #: Set once END_OF_RUN was seen: every later reset/step raises it again.
-        self._ended: Optional[RunEnded] = None
-
-    def _call(self, coro: Coroutine[Any, Any, T]) -> T:
-        """Runs ``coro`` on the loop; after END_OF_RUN, raises RunEnded without touching the bus."""
-        if self._ended is not None:
-            coro.close()
-            raise RunEnded(str(self._ended))
-        try:
-            return self._lt.call(coro)
-        except RunEnded as e:
-            self._ended = e
-            raise
 
     async def _episode_start(self) -> pb.MoveRequest:
         s = self._seat
@@ -119,7 +104,7 @@ class FirmEnv(gym.Env[Obs, Obs]):
 
     def reset(self, *, seed: Optional[int] = None, options: Optional[dict[str, Any]] = None) -> tuple[Obs, dict[str, Any]]:
         super().reset(seed=seed)
-        m = self._call(self._episode_start())
+        m = self._lt.play(self._episode_start())
         self._obs = observation(self.params, m, self.firm_id)
         self._phase = m.phase
         self._done = False
@@ -134,14 +119,13 @@ class FirmEnv(gym.Env[Obs, Obs]):
         return o, await s.next_move()
 
     def step(self, action: Obs) -> tuple[Obs, SupportsFloat, bool, bool, dict[str, Any]]:
-        if self._ended is not None:
-            raise RunEnded(str(self._ended))
+        self._lt.check_not_ended()
         if self._done or self._obs is None:
             raise StackelbergError("call reset() before step() (and after the end of an episode)")
         a = np.clip(np.asarray(action, dtype=np.float64).reshape(-1), 0.0, float(self.params.quantity_max))
         if a.shape != (int(self.params.batch),) or not np.all(np.isfinite(a)):
             raise ValueError(f"action must be {self.params.batch} finite quantities, got shape {np.shape(action)}")
-        o, m = self._call(self._step([float(x) for x in a]))
+        o, m = self._lt.play(self._step([float(x) for x in a]))
         self.last_outcome = o
         profits = own_row(self.params, o, self.firm_id, "profits")
         reward = float(profits.mean() if self._reward == "mean" else profits.sum())

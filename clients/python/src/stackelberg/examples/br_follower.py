@@ -13,26 +13,17 @@ Exits 0 at the end of the run, 1 when the run failed or the market refused the f
 from __future__ import annotations
 
 import argparse
-import asyncio
-import logging
 import sys
 from typing import Optional
 
 from .. import pb
 from ..best_response import UnsupportedModel, linear_model, respond
 from ..client import FirmClient, StackelbergError, tls_context
+from ._cli import firm_parser, run_main
 
 
 def _args(argv: Optional[list[str]]) -> argparse.Namespace:
-    p = argparse.ArgumentParser(prog="python -m stackelberg.examples.br_follower", description=__doc__.split("\n")[0])
-    p.add_argument("--nats", required=True, help="NATS URL, e.g. nats://127.0.0.1:4222")
-    p.add_argument("--run", required=True, help="run id")
-    p.add_argument("--firm", required=True, help="this firm's id")
-    p.add_argument("--tier", type=int, default=1, help="this firm's tier (default 1)")
-    p.add_argument("--creds", default=None, help="the firm's nkey seed file (firm-<id>.nk) or .creds file")
-    p.add_argument("--tls-ca", default=None)
-    p.add_argument("--tls-cert", default=None)
-    p.add_argument("--tls-key", default=None)
+    p = firm_parser("br_follower", __doc__)
     p.add_argument("--register-timeout", type=float, default=60.0, help="seconds (default 60)")
     p.add_argument("-v", "--verbose", action="store_true")
     return p.parse_args(argv)
@@ -92,14 +83,7 @@ async def run(args: argparse.Namespace) -> int:
 def main(argv: Optional[list[str]] = None) -> int:
     """Command-line entry point."""
     args = _args(argv)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    try:
-        return asyncio.run(run(args))
-    except KeyboardInterrupt:
-        return 130
-    except Exception as e:  # noqa: BLE001 - e.g. cannot reach the server: one line, no trace
-        print(f"br_follower: {type(e).__name__}: {e}", file=sys.stderr)
-        return 1
+    return run_main("br_follower", args.verbose, lambda: run(args))
 
 
 if __name__ == "__main__":

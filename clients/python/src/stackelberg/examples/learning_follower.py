@@ -40,7 +40,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import logging
 import sys
 import time
@@ -54,6 +53,7 @@ import numpy.typing as npt
 from .. import pb
 from ..client import Event, FirmClient, StackelbergError, tls_context
 from ..envs import obs_columns, observation
+from ._cli import firm_parser, run_main, write_result
 
 Array = npt.NDArray[np.float64]
 
@@ -224,15 +224,7 @@ class Report:
 
 def _args(argv: Optional[list[str]]) -> argparse.Namespace:
     d = LearnerConfig()
-    p = argparse.ArgumentParser(prog="python -m stackelberg.examples.learning_follower", description=(__doc__ or "").split("\n")[0])
-    p.add_argument("--nats", required=True, help="NATS URL, e.g. nats://127.0.0.1:4222")
-    p.add_argument("--run", required=True, help="run id")
-    p.add_argument("--firm", required=True, help="this firm's id")
-    p.add_argument("--tier", type=int, default=1, help="this firm's tier (default 1)")
-    p.add_argument("--creds", default=None, help="the firm's nkey seed file (firm-<id>.nk) or .creds file")
-    p.add_argument("--tls-ca", default=None)
-    p.add_argument("--tls-cert", default=None)
-    p.add_argument("--tls-key", default=None)
+    p = firm_parser("learning_follower", __doc__)
     p.add_argument("--seed", type=int, default=None, help="seed of the firm's exploration (default: from the run seed)")
     p.add_argument("--lr", type=float, default=d.lr, help=f"step on the critic's compatible weights (default {d.lr})")
     p.add_argument("--sigma0", type=float, default=d.sigma0, help=f"initial exploration std, share of quantity_max (default {d.sigma0})")
@@ -376,11 +368,7 @@ async def run(args: argparse.Namespace) -> int:
             f"quantity {q_last:.4f}, leaders {s_last:.4f}; reaction q = {th[0]:.3f} {th[-1] / params.quantity_max:+.4f} S; "
             f"{t_end - t0:.1f} s"
         )
-        line = json.dumps(result)
-        print(line)
-        if args.json_out:
-            with open(args.json_out, "w", encoding="utf-8") as f:
-                f.write(line + "\n")
+        write_result(result, args.json_out)
         return 0
     except StackelbergError as e:
         print(f"learning_follower: {e}", file=sys.stderr)
@@ -392,14 +380,7 @@ async def run(args: argparse.Namespace) -> int:
 def main(argv: Optional[list[str]] = None) -> int:
     """Command-line entry point."""
     args = _args(argv)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    try:
-        return asyncio.run(run(args))
-    except KeyboardInterrupt:
-        return 130
-    except Exception as e:  # noqa: BLE001 - e.g. cannot reach the server: one line, no trace
-        print(f"learning_follower: {type(e).__name__}: {e}", file=sys.stderr)
-        return 1
+    return run_main("learning_follower", args.verbose, lambda: run(args))
 
 
 if __name__ == "__main__":

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import json
 import sys
 import time
 from typing import Any, Optional
@@ -36,6 +35,7 @@ import numpy.typing as npt
 
 from ..client import StackelbergError, tls_context
 from ..envs import FirmEnv, RunEnded
+from ._cli import firm_parser, write_result
 
 Array = npt.NDArray[np.float64]
 
@@ -115,15 +115,7 @@ def make_vec_env(env: FirmEnv) -> Any:
 
 
 def _args(argv: Optional[list[str]]) -> argparse.Namespace:
-    p = argparse.ArgumentParser(prog="python -m stackelberg.examples.sb3_follower", description=(__doc__ or "").split("\n")[0])
-    p.add_argument("--nats", required=True, help="NATS URL, e.g. nats://127.0.0.1:4222")
-    p.add_argument("--run", required=True, help="run id")
-    p.add_argument("--firm", required=True, help="this firm's id")
-    p.add_argument("--tier", type=int, default=1, help="this firm's tier (default 1)")
-    p.add_argument("--creds", default=None, help="the firm's nkey seed file (firm-<id>.nk) or .creds file")
-    p.add_argument("--tls-ca", default=None)
-    p.add_argument("--tls-cert", default=None)
-    p.add_argument("--tls-key", default=None)
+    p = firm_parser("sb3_follower", __doc__)
     p.add_argument("--seed", type=int, default=0, help="SB3's seed (default 0)")
     p.add_argument("--train-rounds", type=int, required=True, help="rounds to learn in; then the policy's mean is played")
     p.add_argument("--algo", choices=["sac", "ppo"], default="sac", help="SB3 algorithm (default sac)")
@@ -190,11 +182,7 @@ def run(args: argparse.Namespace) -> int:
         }
         print(f"sb3_follower: end of run: {len(played)} rounds, {result['trained_rounds']} trained; "
               f"last {n} rounds: quantity {q:.4f}, leaders {s:.4f}; {t_end - t0:.1f} s")
-        line = json.dumps(result)
-        print(line)
-        if args.json_out:
-            with open(args.json_out, "w", encoding="utf-8") as f:
-                f.write(line + "\n")
+        write_result(result, args.json_out)
         return 0
     except StackelbergError as e:
         print(f"sb3_follower: {e}", file=sys.stderr)
