@@ -58,6 +58,29 @@ export interface OutcomeView {
   allQuantities: Float64Array;
 }
 
+/**
+ * The market's training-only message of a cleared round (CTDE learners only): the joint
+ * information of every instance, which a centralized critic may learn from and an actor never sees.
+ * Checked against the run before a policy sees it (lengths, finite values, the run's firms in order).
+ */
+export interface TrainingView {
+  round: number;
+  episode: number;
+  step: number;
+  episodeEnd: boolean;
+  /** The run's firms in wire order (sorted by id), as in RunView.firms. */
+  firmIds: string[];
+  /** Row-major B x observationColumns.length: the state before and after the round. */
+  observation: Float64Array;
+  nextObservation: Float64Array;
+  /** Firm-major F x B. */
+  quantities: Float64Array;
+  profits: Float64Array;
+  marginalCosts: Float64Array;
+  /** Length B. */
+  prices: Float64Array;
+}
+
 /** A training phase announcement. */
 export interface PhaseView {
   name: string;
@@ -71,6 +94,8 @@ export interface Policy {
   /** Returns B quantities in [0, quantityMax]. */
   act(ctx: ActContext): Float64Array | Promise<Float64Array>;
   observe?(outcome: OutcomeView): void | Promise<void>;
+  /** A CTDE learner's centralized training information; after observe() for the same round. */
+  observeTraining?(info: TrainingView): void | Promise<void>;
   onPhase?(phase: PhaseView): void;
   /** Saves the policy's state under `dir` (checkpoints). */
   save?(dir: string): Promise<void>;

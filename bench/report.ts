@@ -12,7 +12,7 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { stringify } from "yaml";
 import { Rng } from "../market/economics/rng.js";
-import { parseExperiment } from "../services/config/index.js";
+import { evaluationRoundsOf, parseExperiment } from "../services/config/index.js";
 import { equilibriaFor, referenceFor } from "../services/report/equilibria.js";
 import { finalWindowOf, type RoundMetrics, relDistance, SummaryBuilder } from "../services/report/metrics.js";
 import { writeRunReport } from "../services/report/report.js";
@@ -59,7 +59,7 @@ export function synthesizeRun(dir: string, rounds: number): void {
     `${JSON.stringify({ runId, config: "report-bench.yaml", started: new Date().toISOString(), versions: runVersions() }, null, 2)}\n`,
   );
   const star = Object.fromEntries(eq.stackelberg.firms.map((f) => [f.id, f.quantity]));
-  const evaluation = exp.training.schedule.kind === "alternating" ? exp.training.schedule.evaluateRounds : 0;
+  const evaluation = evaluationRoundsOf(exp.training.schedule, exp.market.totalRounds);
   const summary = new SummaryBuilder(eq, rounds, reference, finalWindowOf(rounds, 1, evaluation));
   const rng = Rng.fromName(1, "report-bench");
   const fd = openSync(join(dir, "metrics.jsonl"), "w");

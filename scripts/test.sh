@@ -38,7 +38,21 @@ if [ ! -x "${CHROMIUM_PATH:-/usr/bin/chromium}" ]; then
   fi
 fi
 
-npx vitest run "$@"
+# iproute2's `ip` for the multi-host test (test/integration/multi-host.test.ts: network namespaces
+# as hosts, root only). Debian's package; most images have it already.
+if ! command -v ip >/dev/null 2>&1 && [ ! -x /usr/sbin/ip ] && [ ! -x /sbin/ip ]; then
+  if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = "0" ]; then
+    echo "test: installing iproute2 from Debian's packages (multi-host test)"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq iproute2 >/dev/null \
+      || echo "test: installing iproute2 failed; the multi-host test will fail" >&2
+  else
+    echo "test: no \`ip\` (iproute2); the multi-host test needs it and root" >&2
+  fi
+fi
+
+# A test that cannot run here fails instead of skipping (as the Python suite's skips do below).
+STK_REQUIRE_ALL=1 npx vitest run "$@"
 if [ "$#" -eq 0 ]; then
   if ! command -v go >/dev/null 2>&1; then
     echo "test: Go >= 1.26 is required for the Go client's suite (clients/go)" >&2

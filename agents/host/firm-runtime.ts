@@ -8,6 +8,7 @@ import type { Logger } from "pino";
 import {
   type Bus,
   type BusSubscription,
+  CAPABILITIES,
   clip,
   ControlKind,
   costFromMsg,
@@ -21,12 +22,13 @@ import {
   RejectCode,
   type RunSubjects,
   rejectName,
+  type TrainingInfo,
   runSubjects,
   WIRE_LIMITS,
 } from "../../services/bus/index.js";
 import { RateLimitedLog } from "../../services/log.js";
 import { marginalCost } from "../../market/economics/index.js";
-import { ProtocolError, RuntimeFailure } from "../../services/errors.js";
+import { ConfigError, ProtocolError, RuntimeFailure } from "../../services/errors.js";
 import type { ActContext, Policy, RunView } from "../policy.js";
 
 export interface FirmRuntimeOptions {
@@ -40,12 +42,19 @@ export interface FirmRuntimeOptions {
   makePolicy: (run: RunView) => Policy | Promise<Policy>;
   /** Capabilities announced on registration (e.g. "ctde"). */
   capabilities?: string[];
+  /**
+   * Subscribe to the market's training subject and hand it to the policy's observeTraining (CTDE
+   * learners; the firm's identity must be allowed the subject).
+   */
+  trainingInfo?: boolean;
   /** How long to keep retrying registration (default 60 s). */
   registerTimeoutMs?: number;
   /** Folder for policy checkpoints (saved on CHECKPOINT and at the end of the run). */
   checkpointDir?: string;
   /** Load the policy from checkpointDir before the first move. */
   resume?: boolean;
+  /** With resume: a policy that can load but finds no checkpoint fails the firm (evaluation runs). */
+  mustLoad?: boolean;
   /** Append the policy's metrics (exploration scale, losses...) here, one JSON line per round. */
   metricsFile?: string;
 }
@@ -59,7 +68,7 @@ const finite = (xs: ArrayLike<number>): boolean => Array.prototype.every.call(xs
  * than one row per tier firm (or empty), a non-finite value anywhere. Off the wire, so checked once
  * here before any policy indexes it.
  */
-export function moveProblem(m: MoveRequest, B: number, C: number): string | undefined {
+export function moveProblem(m: MoveRequest, B: number, C: number, tierSize = 0): string | undefined {
   if ((m.batch ?? 0) !== B) return `batch ${m.batch ?? 0}, the run's batch is ${B}`;
   const obs = m.observation ?? [];
   if (obs.length !== B * C) return `${obs.length} observation values, want ${B} x ${C}`;
@@ -70,12 +79,37 @@ export function moveProblem(m: MoveRequest, B: number, C: number): string | unde
     if (q.length !== n * B) return `${q.length} committed quantities of tier ${t.tier ?? 0}, want ${n} firms x ${B}`;
     if (!finite(q)) return `a non-finite committed quantity of tier ${t.tier ?? 0}`;
   }
-  const rows = (m.tierFirmIds ?? []).length * B;
+  // An empty tier_firm_ids names every firm of the tier (CAPABILITIES.compactMove): `tierSize` of them.
+  const rows = ((m.tierFirmIds ?? []).length || tierSize) * B;
   for (const [name, v] of [
     ["own_last_quantity", m.ownLastQuantity ?? []],
     ["own_marginal_cost", m.ownMarginalCost ?? []],
   ] as const) {
     if (v.length !== 0 && v.length !== rows) return `${v.length} ${name} values, want ${rows}`;
+    if (!finite(v)) return `a non-finite ${name} value`;
+  }
+  return undefined;
+}
+
+/**
+ * What makes a TrainingInfo unusable in a run of batch `B` with observation width `C` and firms
+ * `firmIds` (wire order), or undefined: another firm list, arrays of other lengths, a non-finite
+ * value. Off the wire, so checked once here before any policy indexes it.
+ */
+export function trainingProblem(t: TrainingInfo, B: number, C: number, firmIds: readonly string[]): string | undefined {
+  if ((t.batch ?? 0) !== B) return `batch ${t.batch ?? 0}, the run's batch is ${B}`;
+  const ids = t.firmIds ?? [];
+  if (ids.length !== firmIds.length || ids.some((id, k) => id !== firmIds[k])) return "firm ids other than the run's";
+  const F = firmIds.length;
+  for (const [name, v, n] of [
+    ["observation", t.observation ?? [], B * C],
+    ["next_observation", t.nextObservation ?? [], B * C],
+    ["quantities", t.quantities ?? [], F * B],
+    ["profits", t.profits ?? [], F * B],
+    ["marginal_costs", t.marginalCosts ?? [], F * B],
+    ["prices", t.prices ?? [], B],
+  ] as const) {
+    if (v.length !== n) return `${v.length} ${name} values, want ${n}`;
     if (!finite(v)) return `a non-finite ${name} value`;
   }
   return undefined;
@@ -127,6 +161,11 @@ export class FirmRuntime {
     const outcomes = bus.subscribe(this.subj.outcome, (m) => this.onOutcome(m.data));
     this.subs.push(outcomes);
     this.subs.push(bus.subscribe(this.subj.control, (m) => this.onControl(m.data)));
+    // Back after a lost connection: the market may have asked this firm to move meanwhile, or lost
+    // its answer; registering again makes it ask again (and lifts an eviction).
+    bus.onConnectionChange?.((state) => {
+      if (state === "reconnected") this.reRegister("connection to NATS back");
+    });
     this.subs.push(
       bus.subscribe(this.subj.reject(firmId), (m) => {
         const r = this.decoded("Reject", () => decode.reject(m.data));
@@ -165,14 +204,21 @@ export class FirmRuntime {
     };
     this.lastQuantity = new Float64Array(this.view.batch);
     const me = this.view.firms.find((f) => f.id === firmId);
+    const tierIds = this.view.firms.filter((f) => f.tier === this.opts.tier).map((f) => f.id);
+    this.tierSize = tierIds.length;
+    this.tierIndex = tierIds.indexOf(firmId);
     this.mc0 = me ? marginalCost(me.cost, 0, 0) : 0;
     this.policy = await this.opts.makePolicy(this.view);
     // A policy that never observes outcomes (fixed, oracle) does not need the largest message of
     // the round delivered to it.
     if (!this.policy.observe) outcomes.unsubscribe();
+    if (this.opts.trainingInfo && this.policy.observeTraining)
+      this.subs.push(bus.subscribe(this.subj.train, (m) => this.onTraining(m.data)));
     if (this.opts.resume && this.opts.checkpointDir && this.policy.load) {
       const loaded = await this.policy.load(this.opts.checkpointDir);
       this.log.info({ loaded, dir: this.opts.checkpointDir }, loaded ? "policy resumed from checkpoint" : "no checkpoint to resume from");
+      if (!loaded && this.opts.mustLoad)
+        throw new ConfigError(`no trained policy of ${firmId} (${this.policy.kind}) in ${this.opts.checkpointDir}: an evaluation run plays trained policies`);
     }
     if (this.opts.metricsFile && this.policy.metrics) this.metricsOut = createWriteStream(this.opts.metricsFile, { flags: "a" });
     await this.register(false);
@@ -183,10 +229,17 @@ export class FirmRuntime {
   }
 
   private ready = false;
+  /** The last round answered and the submission sent, re-sent if the market asks again. */
+  private answered: { round: number; data: Uint8Array } | undefined;
+  /** The round the policy is acting on now. */
+  private acting = -1;
   /** This firm's last submitted quantities (length B), for move requests that leave them out. */
   private lastQuantity = new Float64Array(0);
   /** Marginal cost at zero output from the firm's cost function, for move requests that leave it out. */
   private mc0 = 0;
+  /** The firms of this firm's tier and its place among them (firm-id order), for move requests that leave the names out. */
+  private tierSize = 0;
+  private tierIndex = -1;
   private metricsOut: WriteStream | undefined;
   private readonly early: Array<() => void> = [];
 
@@ -197,7 +250,8 @@ export class FirmRuntime {
       firmId,
       role: roleMsg(this.opts.role),
       tier: this.opts.tier,
-      capabilities: this.opts.capabilities ?? [],
+      // This runtime reads move requests without tier_firm_ids (see CAPABILITIES.compactMove).
+      capabilities: [...new Set([...(this.opts.capabilities ?? []), CAPABILITIES.compactMove])],
       preparing,
     });
     const until = Date.now() + (this.opts.registerTimeoutMs ?? 60_000);
@@ -260,10 +314,11 @@ export class FirmRuntime {
     const m: MoveRequest | undefined = this.decoded("MoveRequest", () => decode.move(data));
     if (!m) return;
     const ids = m.tierFirmIds ?? [];
-    const k = ids.indexOf(this.opts.firmId);
+    // No names: every firm of the tier moves (the market knows this firm reads such requests).
+    const k = ids.length === 0 ? this.tierIndex : ids.indexOf(this.opts.firmId);
     if (k < 0) return; // evicted or not expected this round
     const B = this.view.batch;
-    const problem = moveProblem(m, B, this.view.observationColumns.length);
+    const problem = moveProblem(m, B, this.view.observationColumns.length, this.tierSize);
     if (problem) {
       this.wireLog.warn("MoveRequest", { round: Number(m.round ?? 0), problem }, "move request does not match the run; ignored");
       return;
@@ -295,13 +350,20 @@ export class FirmRuntime {
       ownMarginalCost:
         mcs.length > 0 ? Float64Array.from(mcs.slice(k * B, (k + 1) * B)) : new Float64Array(B).fill(this.mc0),
     };
+    // Asked again for a round already answered (the market restarted, or its connection was lost):
+    // the same answer again, not a second act (which would draw the exploration noise twice).
+    if (this.answered?.round === ctx.round) {
+      this.opts.bus.publish(this.subj.submit(this.opts.firmId), this.answered.data);
+      return;
+    }
+    if (this.acting === ctx.round) return; // the answer is on its way
+    this.acting = ctx.round;
     const submit = (q: Float64Array) => {
       this.stats.moves++;
       this.lastQuantity.set(q.subarray(0, B));
-      this.opts.bus.publish(
-        this.subj.submit(this.opts.firmId),
-        encode.submission({ runId: this.view.runId, firmId: this.opts.firmId, round: ctx.round, quantities: q as unknown as number[] }),
-      );
+      const data = encode.submission({ runId: this.view.runId, firmId: this.opts.firmId, round: ctx.round, quantities: q as unknown as number[] });
+      this.answered = { round: ctx.round, data };
+      this.opts.bus.publish(this.subj.submit(this.opts.firmId), data);
     };
     try {
       const q = this.policy.act(ctx);
@@ -355,6 +417,42 @@ export class FirmRuntime {
     if (this.metricsOut && this.policy.metrics) this.metricsOut.write(`${JSON.stringify({ round: Number(o.round ?? 0), ...this.policy.metrics() })}\n`);
   }
 
+  /** The last round whose training information the policy observed. */
+  private lastTrained = -1;
+
+  private onTraining(data: Uint8Array): void {
+    if (!this.ready) {
+      this.early.push(() => this.onTraining(data));
+      return;
+    }
+    const observeTraining = this.policy.observeTraining?.bind(this.policy);
+    if (!observeTraining) return;
+    const t = this.decoded("TrainingInfo", () => decode.training(data));
+    if (!t) return;
+    const round = Number(t.round ?? 0);
+    if (round <= this.lastTrained) return;
+    const ids = this.view.firms.map((f) => f.id);
+    const problem = trainingProblem(t, this.view.batch, this.view.observationColumns.length, ids);
+    if (problem) {
+      this.wireLog.warn("TrainingInfo", { round, problem }, "training information does not match the run; ignored");
+      return;
+    }
+    this.lastTrained = round;
+    const r = observeTraining({
+      round,
+      episode: t.episode ?? 0,
+      step: t.step ?? 0,
+      episodeEnd: t.episodeEnd ?? false,
+      firmIds: ids,
+      observation: Float64Array.from(t.observation ?? []),
+      nextObservation: Float64Array.from(t.nextObservation ?? []),
+      quantities: Float64Array.from(t.quantities ?? []),
+      profits: Float64Array.from(t.profits ?? []),
+      marginalCosts: Float64Array.from(t.marginalCosts ?? []),
+      prices: Float64Array.from(t.prices ?? []),
+    });
+    if (r instanceof Promise) r.catch((err) => this.log.error({ err }, "policy failed to observe training information"));
+  }
 
   /** Saves the policy under checkpointDir (when both exist). */
   checkpoint(label: string): Promise<void> {

@@ -4,6 +4,7 @@
  * will train (exploration is annealed over them).
  */
 import type { Logger } from "pino";
+import { phasesOf } from "../../market/service/schedule.js";
 import type { Experiment, ResolvedFirm } from "../../services/config/index.js";
 import type { BackendPreference } from "./backend.js";
 import type { TrainerHost } from "./host.js";
@@ -33,23 +34,15 @@ export interface LearnerOptions {
   trainerHost?: () => TrainerHost;
 }
 
-/**
- * Rounds in which `firm` trains: all of them under the simultaneous schedule; under the
- * alternating one, its own phases (train-followers for tiers >= 1, train-leaders for tier 0) before
- * the evaluation rounds. Mirrors the market's phase plan.
- */
+/** Rounds in which `firm` trains, from the market's own phase plan (market/service/schedule.ts). */
 export function trainingRoundsOf(exp: Experiment, firm: ResolvedFirm): number {
+  const phases = phasesOf(exp);
   const total = exp.market.totalRounds;
-  const s = exp.training.schedule;
-  if (s.kind === "simultaneous") return total;
-  const evalStart = Math.max(0, total - s.evaluateRounds);
-  const mine = firm.tier === 0 ? "train-leaders" : "train-followers";
-  let phase = s.firstPhase;
   let n = 0;
-  for (let r = 0; r < evalStart; r += s.phaseRounds) {
-    if (phase === mine) n += Math.min(r + s.phaseRounds, evalStart) - r;
-    phase = phase === "train-followers" ? "train-leaders" : "train-followers";
-  }
+  phases.forEach((p, k) => {
+    const end = Math.min(total, phases[k + 1]?.startRound ?? total);
+    if (p.training.includes(firm.id) && !p.exploring.includes(firm.id)) n += Math.max(0, end - p.startRound);
+  });
   return n;
 }
 

@@ -1,15 +1,21 @@
 /**
- * A firm's training pool: piscina with exactly one worker thread (the firm's Trainer lives in it),
- * typed requests and responses, experience and weights moved rather than copied.
+ * The training pool of a firm host process: piscina worker threads shared by every learning firm
+ * of the process, typed requests and responses, experience and weights moved rather than copied.
+ *
+ * A Trainer keeps its state between tasks, so each firm's requests go to one thread (its lane); a
+ * process with several firms spreads them over at most `threads` lanes (default: one per core but
+ * the acting thread's, at least one), the least-used lane first. A lane runs one task at a time;
+ * the firms on it take turns. Lanes close with their last firm.
  */
 import { existsSync } from "node:fs";
+import { availableParallelism } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { Piscina } from "piscina";
+import { move, Piscina } from "piscina";
 import type { Logger } from "pino";
 import { RuntimeFailure } from "../../services/errors.js";
 import type { TrainerHost } from "./host.js";
-import { moveMessage, type ResponseFor, type WorkerRequest } from "./messages.js";
+import { Envelope, type ResponseFor, transferablesOf, type WorkerRequest } from "./messages.js";
 
 /**
  * The compiled worker entry. Piscina needs JavaScript: from dist/ it sits beside this file; from the
@@ -22,41 +28,99 @@ export function workerFile(): string {
   return path.join(repo, "dist", "agents", "learning", "worker.js");
 }
 
+/** A task for the worker: which firm's trainer, and the request (see worker.ts). */
+export interface KeyedRequest {
+  trainer: string;
+  req: WorkerRequest;
+}
+
+/** The default number of training threads of one process: the cores but one (acting and I/O), at least one. */
+export function defaultTrainingThreads(): number {
+  return Math.max(1, availableParallelism() - 1);
+}
+
 export interface TrainingPoolOptions {
   firmId: string;
   logger?: Logger;
   /** Override of the worker entry (defaults to workerFile()). */
   filename?: string;
+  /** Most threads the process's pool for this worker entry opens (default defaultTrainingThreads()). */
+  threads?: number;
 }
 
-export class TrainingPool implements TrainerHost {
-  readonly mode = "pool";
-  private readonly piscina: Piscina;
-  private closed = false;
+/** One worker thread and the firms whose trainers live in it. */
+interface Lane {
+  piscina: Piscina;
+  firms: Set<string>;
+}
 
-  constructor(opts: TrainingPoolOptions) {
-    const filename = opts.filename ?? workerFile();
-    if (!existsSync(filename))
-      throw new RuntimeFailure(`training worker ${filename} does not exist: run \`npm run build\` first`);
-    this.piscina = new Piscina({
+/** The process's lanes, per worker entry. */
+const lanes = new Map<string, Lane[]>();
+
+function laneFor(filename: string, firmId: string, threads: number, logger: Logger | undefined): Lane {
+  const all = lanes.get(filename) ?? [];
+  lanes.set(filename, all);
+  if (!Number.isInteger(threads) || threads < 1) throw new RangeError(`training threads must be a positive integer (got ${threads})`);
+  let lane = all.reduce<Lane | undefined>((best, l) => (best === undefined || l.firms.size < best.firms.size ? l : best), undefined);
+  if (lane === undefined || (lane.firms.size > 0 && all.length < threads)) {
+    const piscina = new Piscina({
       filename,
-      // One thread per firm: its Trainer keeps state between tasks, which run one at a time.
+      // One thread per lane: the trainers in it keep state between tasks, which run one at a time.
       minThreads: 1,
       maxThreads: 1,
       concurrentTasksPerWorker: 1,
       idleTimeout: 2 ** 31 - 1,
     });
-    this.piscina.on("error", (err: unknown) => opts.logger?.error({ err, firmId: opts.firmId }, "training worker failed"));
+    const l: Lane = { piscina, firms: new Set() };
+    piscina.on("error", (err: unknown) => logger?.error({ err, firmIds: [...l.firms] }, "training worker failed"));
+    all.push(l);
+    lane = l;
+  }
+  lane.firms.add(firmId);
+  return lane;
+}
+
+/** A firm's handle on the process's training pool (its trainer lives in one lane). */
+export class TrainingPool implements TrainerHost {
+  readonly mode = "pool";
+  private readonly lane: Lane;
+  private readonly filename: string;
+  private closed = false;
+
+  constructor(private readonly opts: TrainingPoolOptions) {
+    this.filename = opts.filename ?? workerFile();
+    if (!existsSync(this.filename))
+      throw new RuntimeFailure(`training worker ${this.filename} does not exist: run \`npm run build\` first`);
+    if ([...(lanes.get(this.filename) ?? [])].some((l) => l.firms.has(opts.firmId)))
+      throw new Error(`firm ${opts.firmId} already has a trainer in this process's training pool`);
+    this.lane = laneFor(this.filename, opts.firmId, opts.threads ?? defaultTrainingThreads(), opts.logger);
+  }
+
+  /** Threads of this process's pool for this firm's worker entry (for logs and tests). */
+  get threads(): number {
+    return lanes.get(this.filename)?.length ?? 0;
   }
 
   async request<R extends WorkerRequest>(req: R): Promise<ResponseFor[R["type"]]> {
     if (this.closed) throw new Error("training pool is closed");
-    return (await this.piscina.run(moveMessage(req))) as ResponseFor[R["type"]];
+    const task = move(new Envelope<KeyedRequest>({ trainer: this.opts.firmId, req }, transferablesOf(req)) as never);
+    return (await this.lane.piscina.run(task)) as ResponseFor[R["type"]];
   }
 
+  /** Drops this firm's trainer from its thread; the thread closes with its last firm. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await this.piscina.destroy();
+    try {
+      await this.lane.piscina.run({ trainer: this.opts.firmId, req: { type: "dispose" } } satisfies KeyedRequest);
+    } catch {
+      // A failed thread has nothing left to dispose.
+    }
+    this.lane.firms.delete(this.opts.firmId);
+    if (this.lane.firms.size > 0) return;
+    const all = lanes.get(this.filename) ?? [];
+    all.splice(all.indexOf(this.lane), 1);
+    if (all.length === 0) lanes.delete(this.filename);
+    await this.lane.piscina.destroy();
   }
 }

@@ -4,13 +4,11 @@
  * a replay buffer and Polyak-averaged target networks, all in the firm's training worker. The
  * actor's input is the same as PPO's (observation, plus the committed total for followers).
  * MADDPG's critic also sees the quantities of the same round of the other firms that do not move
- * after this one: every other firm of its own tier and of earlier tiers (joint actions, centralized
- * training); the actor still acts on its own input only. Later tiers' quantities are left out: they
- * respond to this firm's quantity (a follower sees it before moving), so a critic that took them
- * as inputs would value this firm's quantity with its followers' reply held fixed (a Cournot
- * gradient) and, when the followers are frozen, from inputs that are a function of its own action
- * (its slope along the action then undetermined): MADDPG leaders drifted to 49 and to 0.12 in the
- * duopoly before this. With the profit objective the critic's
+ * after this one: every other firm of its own tier and of earlier tiers (joint actions from the
+ * market's training subject, centralized training); the actor still acts on its own input only.
+ * Later tiers' quantities are left out (agents/learning/ctde.ts): with them MADDPG leaders drifted
+ * to 49 and to 0.12 in the duopoly. A round's transition is complete once both its outcome (the
+ * reward) and its training information (the critic's inputs) have arrived. With the profit objective the critic's
  * target is the round's profit; with the valuation objective it bootstraps within the episode.
  */
 import { deriveSeed } from "../../market/economics/rng.js";
@@ -20,7 +18,8 @@ import { rewardScale } from "../learning/features.js";
 import type { DdpgSpec, ExperienceBatch } from "../learning/messages.js";
 import { NeuralPolicy } from "../learning/neural-policy.js";
 import { anneal, type LearnerOptions } from "../learning/options.js";
-import type { ActContext, OutcomeView, RunView } from "../policy.js";
+import { criticPeers, writePeerInputs } from "../learning/ctde.js";
+import type { ActContext, OutcomeView, RunView, TrainingView } from "../policy.js";
 
 export type DdpgConfig = Extract<PolicyConfig, { kind: "ddpg" | "maddpg" }>;
 
@@ -40,10 +39,12 @@ export class DdpgPolicy extends NeuralPolicy {
   private readonly stride: number;
   private readonly rScale: number;
   private readonly centralized: boolean;
-  private readonly F: number;
-  private readonly me: number;
   /** Indices (in run.firms) of the firms whose quantities a centralized critic sees. */
   private readonly peers: number[];
+  /** MADDPG: a rewarded round waiting for its training information. */
+  private awaiting: { round: number; p: { x: Float32Array; a: Float32Array; version: number }; r: Float32Array; episodeEnd: boolean } | undefined;
+  /** MADDPG rounds dropped because their training information never came. */
+  private missingTraining = 0;
   /** This round's input and action, between act() and observe(). */
   private pending: { x: Float32Array; a: Float32Array; version: number } | undefined;
   /** Valuation: the previous round's step, waiting for its successor state. */
@@ -59,12 +60,7 @@ export class DdpgPolicy extends NeuralPolicy {
     if (!(cfg.finalNoise <= cfg.noise)) throw new ConfigError(`firms.${run.firmId}.policy.finalNoise must be <= noise`);
     if (!(cfg.tau <= 1)) throw new ConfigError(`firms.${run.firmId}.policy.tau must be in (0, 1]`);
     this.centralized = cfg.kind === "maddpg";
-    this.F = Math.max(1, run.firms.length);
-    this.me = Math.max(
-      0,
-      run.firms.findIndex((f) => f.id === run.firmId),
-    );
-    this.peers = this.centralized ? run.firms.flatMap((f, k) => (k !== this.me && f.tier <= run.tier ? [k] : [])) : [];
+    this.peers = this.centralized ? criticPeers(run) : [];
     this.dA = this.features.width;
     this.dC = this.dA + this.peers.length;
     this.stride = 2 * (this.dA + this.dC) + 3;
@@ -103,6 +99,12 @@ export class DdpgPolicy extends NeuralPolicy {
     const B = this.B;
     const qMax = this.run.quantityMax;
     this.pending = undefined;
+    if (this.awaiting) {
+      // Its training information never came (lost in a reconnect): the round cannot be learned from.
+      this.awaiting = undefined;
+      this.missingTraining++;
+      this.prev = undefined;
+    }
     if (this.exploring) return this.uniformActions();
     const x = this.features.build(ctx, new Float32Array(B * this.dA));
     const mu = this.actorMeans(x);
@@ -123,23 +125,37 @@ export class DdpgPolicy extends NeuralPolicy {
   }
 
   observe(o: OutcomeView): void {
-    const { B, dA, dC } = this;
     const p = this.pending;
     this.pending = undefined;
     if (p === undefined || !this.learning || o.absent) {
       this.prev = undefined;
       return;
     }
+    const r = new Float32Array(this.B);
+    for (let i = 0; i < this.B; i++) r[i] = (o.profit[i] ?? 0) / this.rScale;
+    if (this.centralized) this.awaiting = { round: o.round, p, r, episodeEnd: o.episodeEnd };
+    else this.complete(p, r, o.episodeEnd, undefined);
+  }
+
+  /** MADDPG: the round's joint information completes the critic's input of its transition. */
+  observeTraining(t: TrainingView): void {
+    const w = this.awaiting;
+    if (!this.centralized || w === undefined || w.round !== t.round) return;
+    this.awaiting = undefined;
+    this.complete(w.p, w.r, w.episodeEnd, t);
+  }
+
+  metrics(): Record<string, number> {
+    return { ...super.metrics(), ...(this.centralized ? { missingTrainingInfo: this.missingTraining } : {}) };
+  }
+
+  private complete(p: { x: Float32Array; a: Float32Array; version: number }, r: Float32Array, episodeEnd: boolean, t: TrainingView | undefined): void {
+    const { B, dA, dC } = this;
     const xc = new Float32Array(B * dC);
-    const joint = o.allQuantities.length === this.F * B ? o.allQuantities : undefined;
-    const qMax = this.run.quantityMax;
     for (let i = 0; i < B; i++) {
       xc.set(p.x.subarray(i * dA, (i + 1) * dA), i * dC);
-      let k = i * dC + dA;
-      for (const f of this.peers) xc[k++] = joint ? (2 * (joint[f * B + i] as number)) / qMax - 1 : 0;
+      if (t) writePeerInputs(t, this.peers, B, i, this.run.quantityMax, xc, i * dC + dA);
     }
-    const r = new Float32Array(B);
-    for (let i = 0; i < B; i++) r[i] = (o.profit[i] ?? 0) / this.rScale;
     const step: Step = { x: p.x, xc, a: p.a, r, version: p.version };
     this.trainedRounds++;
     if (this.opts.objective !== "valuation") {
@@ -147,7 +163,7 @@ export class DdpgPolicy extends NeuralPolicy {
       return;
     }
     if (this.prev) this.submit(this.transitions(this.prev, step));
-    if (o.episodeEnd) {
+    if (episodeEnd) {
       this.submit(this.transitions(step, undefined));
       this.prev = undefined;
     } else this.prev = step;
@@ -176,6 +192,9 @@ export class DdpgPolicy extends NeuralPolicy {
 
   protected flush(phaseEnd: boolean): void {
     // Transitions go to the trainer as they complete; a phase end only drops the open one.
-    if (phaseEnd) this.prev = undefined;
+    if (phaseEnd) {
+      this.prev = undefined;
+      this.awaiting = undefined;
+    }
   }
 }

@@ -5,8 +5,11 @@
  * follower's also sees the earlier tiers' committed total, so it learns a reaction function. The
  * value baseline is a second network; with the valuation objective advantages are GAE(lambda)
  * over the episode, with the profit objective every round is its own one-step episode.
- * MAPPO differs only in the critic's input, which adds joint information (every firm's quantities
- * in the previous round); the actor never sees it.
+ * MAPPO differs only in the critic's input, which adds joint information from the market's
+ * training subject (CTDE): the same round's quantities of the firms of its own and earlier tiers
+ * (agents/learning/ctde.ts says why those). A round's experience row is complete once both the
+ * outcome (its reward) and the training information (the critic's inputs) have arrived; the actor
+ * never sees the joint information, and an evaluation run (no training subject) never needs it.
  */
 import { deriveSeed } from "../../market/economics/rng.js";
 import type { PolicyConfig } from "../../services/config/index.js";
@@ -15,7 +18,8 @@ import { rewardScale } from "../learning/features.js";
 import type { PpoSpec } from "../learning/messages.js";
 import { NeuralPolicy } from "../learning/neural-policy.js";
 import { anneal, type LearnerOptions } from "../learning/options.js";
-import type { ActContext, OutcomeView, RunView } from "../policy.js";
+import { criticPeers, writePeerInputs } from "../learning/ctde.js";
+import type { ActContext, OutcomeView, RunView, TrainingView } from "../policy.js";
 
 export type PpoConfig = Extract<PolicyConfig, { kind: "ppo" | "mappo" }>;
 
@@ -27,9 +31,12 @@ export class PpoPolicy extends NeuralPolicy {
   private readonly S: number;
   private readonly rScale: number;
   private readonly centralized: boolean;
-  private readonly F: number;
-  /** Every firm's quantities in the previous round (MAPPO's critic), firm-major; zeros at first. */
-  private readonly lastJoint: Float64Array;
+  /** Indices in run.firms of the firms whose same-round quantities MAPPO's critic sees. */
+  private readonly peers: number[];
+  /** MAPPO: a rewarded row waiting for its round's training information. */
+  private awaiting: { round: number; row: Float32Array; version: number; done: number } | undefined;
+  /** MAPPO rows dropped because their round's training information never came. */
+  private missingTraining = 0;
   private readonly x: Float32Array;
   /** The row being filled between act() and observe(), and the acting weights' version that made it. */
   private pending: Float32Array | undefined;
@@ -50,12 +57,11 @@ export class PpoPolicy extends NeuralPolicy {
     this.kind = cfg.kind;
     if (!(cfg.finalStd <= cfg.initialStd)) throw new ConfigError(`firms.${run.firmId}.policy.finalStd must be <= initialStd`);
     this.centralized = cfg.kind === "mappo";
-    this.F = Math.max(1, run.firms.length);
+    this.peers = this.centralized ? criticPeers(run) : [];
     this.dA = this.features.width;
-    this.dC = this.dA + (this.centralized ? this.F : 0);
+    this.dC = this.dA + this.peers.length;
     this.S = this.dA + this.dC + 5;
     this.rScale = rewardScale(run);
-    this.lastJoint = new Float64Array(this.F * this.B);
     this.x = new Float32Array(this.B * this.dA);
   }
 
@@ -92,6 +98,7 @@ export class PpoPolicy extends NeuralPolicy {
     const { B, dA, dC, S } = this;
     const qMax = this.run.quantityMax;
     this.pending = undefined;
+    if (this.awaiting) this.dropAwaiting();
     if (this.exploring) return this.uniformActions();
     const x = this.features.build(ctx, this.x);
     const means = this.actorMeans(x);
@@ -102,7 +109,6 @@ export class PpoPolicy extends NeuralPolicy {
     }
     const sigma = this.noiseShare();
     const row = new Float32Array(B * S);
-    const joint = this.lastJoint;
     const eps = this.noise(means);
     for (let i = 0; i < B; i++) {
       const m = means[i] as number;
@@ -112,7 +118,6 @@ export class PpoPolicy extends NeuralPolicy {
       const xi = x.subarray(i * dA, (i + 1) * dA);
       row.set(xi, o);
       row.set(xi, o + dA);
-      if (this.centralized) for (let f = 0; f < this.F; f++) row[o + 2 * dA + f] = (2 * (joint[f * B + i] as number)) / qMax - 1;
       // The behaviour policy, as the acting copy computed it now: the trainer's ratio (or, with a
       // policy lag, its off-policy weight) is taken against this mean and sigma, whatever its own
       // weights are by the time it trains. The unclipped sample is what the Gaussian produced:
@@ -153,18 +158,12 @@ export class PpoPolicy extends NeuralPolicy {
     const { B, dA, dC, S } = this;
     const row = this.pending;
     this.pending = undefined;
-    // The next round's critic sees this round's quantities of every firm (public information),
-    // across episode boundaries too: they tell the critic how the others currently play.
-    if (this.centralized && o.allQuantities.length === this.F * B) this.lastJoint.set(o.allQuantities);
     if (row === undefined || !this.learning) return;
     const valuation = this.opts.objective === "valuation";
     if (o.absent) {
       // The market played a default action for us: this round (and, for a valuation, the
       // unfinished episode around it) says nothing about the policy.
-      if (valuation) {
-        this.rows.length = this.episodeStart;
-        this.versions.length = this.episodeStart;
-      }
+      this.dropEpisode();
       return;
     }
     const done = valuation ? (o.episodeEnd ? 1 : 0) : 1;
@@ -173,15 +172,49 @@ export class PpoPolicy extends NeuralPolicy {
       row[k + 2] = (o.profit[i] ?? 0) / this.rScale;
       row[k + 3] = done;
     }
+    if (this.centralized) this.awaiting = { round: o.round, row, version: this.pendingVersion, done };
+    else this.commit(row, this.pendingVersion, done);
+  }
+
+  /** MAPPO: the round's joint information completes the critic's input of its row. */
+  observeTraining(t: TrainingView): void {
+    const a = this.awaiting;
+    if (!this.centralized || a === undefined || a.round !== t.round) return;
+    this.awaiting = undefined;
+    const { B, dA, S } = this;
+    for (let i = 0; i < B; i++) writePeerInputs(t, this.peers, B, i, this.run.quantityMax, a.row, i * S + 2 * dA);
+    this.commit(a.row, a.version, a.done);
+  }
+
+  metrics(): Record<string, number> {
+    return { ...super.metrics(), ...(this.centralized ? { missingTrainingInfo: this.missingTraining } : {}) };
+  }
+
+  private commit(row: Float32Array, version: number, done: number): void {
     this.rows.push(row);
-    this.versions.push(this.pendingVersion);
+    this.versions.push(version);
     this.trainedRounds++;
     if (done === 1) this.episodeStart = this.rows.length;
     if (this.rows.length >= this.cfg.horizon && this.episodeStart === this.rows.length) this.flush(false);
   }
 
+  /** A MAPPO row whose training information never came (lost in a reconnect): it cannot be trained on. */
+  private dropAwaiting(): void {
+    this.awaiting = undefined;
+    this.missingTraining++;
+    this.dropEpisode();
+  }
+
+  /** Drops the unfinished episode (valuation; with the profit objective every round is its own). */
+  private dropEpisode(): void {
+    if (this.opts.objective !== "valuation") return;
+    this.rows.length = this.episodeStart;
+    this.versions.length = this.episodeStart;
+  }
+
   protected flush(phaseEnd: boolean): void {
     // Only whole episodes are trained on; a phase end drops the unfinished one.
+    if (phaseEnd && this.awaiting) this.dropAwaiting();
     const complete = this.episodeStart;
     const rows = this.rows.slice(0, complete);
     const versions = this.versions.slice(0, complete);

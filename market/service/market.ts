@@ -19,6 +19,7 @@ import {
   PROTOCOL_VERSION,
   RejectCode,
   answerable,
+  CAPABILITIES,
   clip,
   clipList,
   isSubjectToken,
@@ -29,7 +30,7 @@ import {
   statsOf,
   type TierQuantities,
 } from "../../services/bus/index.js";
-import { type Experiment, isCtdeLearner } from "../../services/config/index.js";
+import { type Experiment, receivesTrainingInfo } from "../../services/config/index.js";
 import { RecordBroken } from "../../services/errors.js";
 import { RateLimitedLog } from "../../services/log.js";
 import {
@@ -45,7 +46,7 @@ import {
 } from "../economics/index.js";
 import { observationColumns, runParams } from "./params.js";
 import { Budget } from "./budget.js";
-import { RoundRecorder } from "./recorder.js";
+import { RoundRecorder, type StreamState } from "./recorder.js";
 import { type Decision, RoundMachine } from "./round-machine.js";
 import { type Phase, phaseAt, phasesOf } from "./schedule.js";
 
@@ -78,6 +79,13 @@ export interface MarketServiceOptions {
    * between outcomes and their stats) get their stats published again.
    */
   resumeStatsRounds?: ReadonlySet<number>;
+  /**
+   * The record stream's state now (outcomes held, last sequence): lets the market repair the record
+   * after a lost connection (RoundRecorder.resync). The market CLI reads it with JetStream.
+   */
+  recordState?: () => Promise<StreamState>;
+  /** The id of the record stream's last message when the market starts (with recordState). */
+  recordLastMsgId?: string;
 }
 
 /** Runs one market: `run()` resolves when the last round is cleared and recorded. */
@@ -122,28 +130,52 @@ export class MarketService {
   /** Rejects are logged per firm at a bounded rate: junk cannot flood the log. */
   private readonly rejectLog: RateLimitedLog;
   private readonly registerLog: RateLimitedLog;
-  /** Per-firm budgets: a firm flooding its own subjects is cut off before decoding, and is not answered more. */
-  private readonly submitBudget = new Budget(WIRE_LIMITS.submitsPerRound, WIRE_LIMITS.submitsBurst, 1024, () => this.nextRound);
-  private readonly registerBudget = new Budget(WIRE_LIMITS.registersPerSecond, 2 * WIRE_LIMITS.registersPerSecond);
-  private readonly rejectBudget = new Budget(WIRE_LIMITS.rejectsPerSecond, 2 * WIRE_LIMITS.rejectsPerSecond);
-  /** The run's public parameters, built once (every accepted Register carries them). */
-  private readonly params: ReturnType<typeof runParams>;
+  /**
+   * Per-firm budgets: a firm flooding its own subjects is cut off before decoding, and is not
+   * answered more. Each keeps a bucket per id for the run's firms plus 1024 ids off the wire
+   * (beyond that, ids share one): a run of thousands of firms must not share a bucket.
+   */
+  private readonly submitBudget: Budget;
+  private readonly registerBudget: Budget;
+  private readonly rejectBudget: Budget;
+  /**
+   * Per tier: the firms whose last registration did not announce CAPABILITIES.compactMove. While
+   * one is left, the tier's move requests name every firm of the tier; once none is, they leave
+   * tier_firm_ids out (each firm knows its tier from RunParams), so a move request's size does not
+   * grow with the tier and F firms decoding it cost O(F) a round, not O(F^2).
+   */
+  private readonly namesNeeded: Set<string>[];
+  /** The firm ids in firm-id order (every Outcome carries them). */
+  private readonly firmIds: string[];
+  /**
+   * An accepted RegisterReply's part common to every firm (accepted, the run's public parameters),
+   * encoded once: the parameters list every firm, so encoding them per registration would cost
+   * O(F) each and O(F^2) for a run's registrations. Each reply appends its own fields (protobuf
+   * merges concatenated encodings of one message).
+   */
+  private readonly acceptedReply: Uint8Array;
 
   constructor(private readonly opts: MarketServiceOptions) {
     this.bus = opts.bus;
     this.exp = opts.experiment;
     this.subj = runSubjects(opts.runId);
     this.log = opts.logger.child({ component: "market", run: opts.runId });
-    this.rejectLog = new RateLimitedLog(this.log);
-    this.ctde = opts.experiment.firms.some((f) => isCtdeLearner(f.policy.kind));
-    this.registerLog = new RateLimitedLog(this.log);
-    this.params = runParams(opts.experiment, this.subj.run);
+    this.ctde = opts.experiment.firms.some((f) => receivesTrainingInfo(f.policy.kind, opts.experiment.training.schedule));
+    const keys = 1024 + opts.experiment.firms.length;
+    this.registerLog = new RateLimitedLog(this.log, 5000, 2 * keys);
+    this.rejectLog = new RateLimitedLog(this.log, 5000, keys);
+    this.submitBudget = new Budget(WIRE_LIMITS.submitsPerRound, WIRE_LIMITS.submitsBurst, keys, () => this.nextRound);
+    this.registerBudget = new Budget(WIRE_LIMITS.registersPerSecond, 2 * WIRE_LIMITS.registersPerSecond, keys);
+    this.rejectBudget = new Budget(WIRE_LIMITS.rejectsPerSecond, 2 * WIRE_LIMITS.rejectsPerSecond, keys);
+    this.acceptedReply = encode.registerReply({ accepted: true, params: runParams(opts.experiment, this.subj.run) });
     this.now = opts.now ?? Date.now;
     this.recorder = new RoundRecorder({
       bus: this.bus,
       subjects: this.subj,
       streamSeq: opts.streamSeq ?? 0,
       ...(opts.recordWindow ? { window: opts.recordWindow } : {}),
+      ...(opts.recordState ? { recordState: opts.recordState, onDoubt: () => this.recordInDoubt() } : {}),
+      ...(opts.recordLastMsgId ? { lastMsgId: opts.recordLastMsgId } : {}),
     });
     const m = this.exp.market;
     this.B = m.batch;
@@ -166,6 +198,8 @@ export class MarketService {
       this.exp.firms.flatMap((f, i) => (f.tier === t ? [i] : [])),
     );
     this.tierIds = this.tierMembers.map((m) => m.map((i) => this.exp.firms[i]!.id));
+    this.namesNeeded = this.tierIds.map((ids) => new Set(ids));
+    this.firmIds = this.exp.firms.map((f) => f.id);
     this.observation = new Float64Array(this.B * this.columns.length);
     this.sendLast = (m.dynamics.adjustmentCost ?? 0) > 0;
     this.sendMc = this.exp.firms.some((f) => f.cost.kind === "learning-by-doing");
@@ -218,6 +252,7 @@ export class MarketService {
     });
     this.subs.push(this.bus.subscribe(this.subj.registerAll, (m) => this.onRegister(m)));
     this.subs.push(this.bus.subscribe(this.subj.submitAll, (m) => this.onSubmit(m)));
+    this.bus.onConnectionChange?.((state) => (state === "disconnected" ? this.lostConnection() : this.regainedConnection()));
     this.log.info({ firms: this.F, batch: this.B, rounds: this.exp.market.totalRounds }, "market waiting for firms");
     // Firms already running (e.g. after a market restart) register again when they hear this.
     this.bus.publish(
@@ -280,20 +315,26 @@ export class MarketService {
       return;
     }
     const capabilities = clipList(reg.capabilities);
-    m.respond(
-      encode.registerReply({
-        accepted: true,
-        params: this.params,
-        firmIndex: this.machine.indexOf(firmId) ?? 0,
-        currentRound: Math.max(this.nextRound, this.machine.currentRound),
-      }),
-    );
+    const firmIndex = this.machine.indexOf(firmId) ?? 0;
+    const needed = this.namesNeeded[this.exp.firms[firmIndex]?.tier ?? 0];
+    if (capabilities.includes(CAPABILITIES.compactMove)) needed?.delete(firmId);
+    else needed?.add(firmId);
+    const own = encode.registerReply({ firmIndex, currentRound: Math.max(this.nextRound, this.machine.currentRound) });
+    const reply = new Uint8Array(this.acceptedReply.length + own.length);
+    reply.set(this.acceptedReply);
+    reply.set(own, this.acceptedReply.length);
+    m.respond(reply);
     // A firm may register again at any time (idempotent); a flood of valid Registers stays bounded in the log.
     this.registerLog.info(
       `${firmId}:${reg.preparing ? "preparing" : "ready"}`,
       { firmId, tier: reg.tier, capabilities, preparing: reg.preparing ?? false },
       "firm registered",
     );
+    // A firm that registers again while its tier waits for it (it restarted, or its connection
+    // came back) may have missed the move request: it gets it again.
+    const index = this.machine.indexOf(firmId);
+    if (!reg.preparing && this.started && !this.offline && index !== undefined && this.machine.unanswered().includes(index))
+      this.resendMove([index]);
     if (!this.started && this.machine.allRegistered()) {
       this.started = true;
       // Let the reply reach the firm before the first move request.
@@ -309,6 +350,13 @@ export class MarketService {
 
   private onSubmit(m: BusMessage): void {
     if (this.finished) return;
+    if (this.offline) {
+      // Back on NATS but the record not yet repaired: a round cleared now could be recorded ahead
+      // of a lost one. Held (bounded) until the repair is done.
+      if (this.heldSubmits.length < WIRE_LIMITS.submitsBurst * this.F) this.heldSubmits.push(m);
+      else this.stats.dropped++;
+      return;
+    }
     const firmId = this.subj.firmOf(m.subject) ?? "";
     if (!this.submitBudget.take(firmId)) {
       this.stats.dropped++;
@@ -335,6 +383,11 @@ export class MarketService {
 
   private startNextRound(): void {
     if (this.finished) return;
+    if (this.offline) {
+      // Nothing published now would be sure to arrive: the next round starts when NATS is back.
+      this.heldStart = true;
+      return;
+    }
     const round = this.nextRound;
     if (round >= this.exp.market.totalRounds) {
       void this.finish("all rounds cleared");
@@ -436,10 +489,110 @@ export class MarketService {
       () => {
         this.timer = undefined;
         this.timerAt = Number.POSITIVE_INFINITY;
+        // Cut off from NATS the firms cannot answer: no deadline runs until the connection is back.
+        if (this.offline) return;
         this.handle(this.machine.tick(this.now()));
       },
       Math.max(0, deadline - this.now()) + 1,
     );
+  }
+
+  /** Disconnected from NATS (since the event), or back but the record not yet repaired. */
+  private offline = false;
+  private connected = true;
+  /** A round that was due to start while offline. */
+  private heldStart = false;
+  /** Submissions that arrived while offline. */
+  private readonly heldSubmits: BusMessage[] = [];
+  private recovery: Promise<void> = Promise.resolve();
+  /** Connection losses and record doubts survived (for logs and tests). */
+  readonly outages = { lost: 0, doubts: 0, outcomesRepublished: 0 };
+
+  /** The connection to NATS is lost: hold the round loop and its deadlines, stop counting acks. */
+  private lostConnection(): void {
+    this.connected = false;
+    if (this.finished) return;
+    this.offline = true;
+    this.outages.lost++;
+    this.recorder.suspend();
+    this.log.warn({ round: this.machine.currentRound }, "connection to NATS lost: the round in progress waits, without deadline, for it to come back");
+  }
+
+  /**
+   * The connection is back: repair the record (outcomes lost with the connection are published
+   * again), give the open tier a fresh deadline, ask the firms that have not answered again (their
+   * move request or their submission may be lost), and go on.
+   */
+  private regainedConnection(): void {
+    this.connected = true;
+    this.recover();
+  }
+
+  /**
+   * A record publication was refused or not confirmed (e.g. a cluster electing the stream's
+   * leader): hold the rounds as for a lost connection and repair the record.
+   */
+  private recordInDoubt(): void {
+    if (this.finished) return;
+    this.offline = true;
+    this.outages.doubts++;
+    this.log.warn({ round: this.machine.currentRound }, "the record may miss a publication: the rounds wait while it is checked");
+    this.recover();
+  }
+
+  /** Repairs the record once connected, then resumes the round in progress (see regainedConnection). */
+  private recover(): void {
+    this.recovery = this.recovery.then(async () => {
+      if (this.finished || !this.connected || !this.offline) return;
+      let republished: number;
+      try {
+        republished = await this.recorder.resync();
+      } catch (err) {
+        this.abort(err as Error);
+        return;
+      }
+      // Lost again meanwhile: the next reconnection resumes.
+      if (!this.connected) return;
+      this.offline = false;
+      this.outages.outcomesRepublished += republished;
+      this.machine.restartDeadline(this.now());
+      const round = this.machine.currentRound;
+      const tier = this.machine.openTierNow;
+      for (const m of this.heldSubmits.splice(0)) this.onSubmit(m);
+      // Still the same tier waiting: whoever has not answered is asked again.
+      const waiting = round === this.machine.currentRound && tier === this.machine.openTierNow ? this.machine.unanswered() : [];
+      this.resendMove(waiting);
+      this.log.info({ round: this.machine.currentRound, republished, askedAgain: waiting.length }, "connection to NATS back: record checked, the round goes on");
+      if (this.heldStart) {
+        this.heldStart = false;
+        this.startNextRound();
+      }
+      this.armTimer();
+    });
+  }
+
+  /** Publishes the open tier's move request again, naming only `firmIndexes` (who have not answered). */
+  private resendMove(firmIndexes: number[]): void {
+    const tier = this.machine.openTierNow;
+    if (tier === null || firmIndexes.length === 0) return;
+    this.publishMove({
+      kind: "open-tier",
+      round: this.machine.currentRound,
+      tier,
+      deadline: this.machine.deadlineNow,
+      committed: new Float64Array(0),
+      firmIndexes,
+    });
+  }
+
+  /**
+   * The tier_firm_ids of a move request: empty when it asks every firm of the tier and each of them
+   * reads such requests (CAPABILITIES.compactMove); otherwise the ids of the firms asked.
+   */
+  private namesOf(d: Extract<Decision, { kind: "open-tier" }>): string[] {
+    const all = this.tierIds[d.tier] ?? [];
+    if (d.firmIndexes.length === all.length && (this.namesNeeded[d.tier]?.size ?? 1) === 0) return [];
+    return d.firmIndexes.length === all.length ? all : d.firmIndexes.map((i) => this.exp.firms[i]!.id);
   }
 
   private publishMove(d: Extract<Decision, { kind: "open-tier" }>): void {
@@ -452,9 +605,9 @@ export class MarketService {
       members.forEach((i, k) => q.set(this.machine.quantitiesOf(i), k * B));
       committed.push({ tier: t, firmIds: this.tierIds[t] ?? [], quantities: q as unknown as number[] });
     }
-    const ids = d.firmIndexes.map((i) => this.exp.firms[i]!.id);
-    const ownLast = new Float64Array(this.sendLast ? ids.length * B : 0);
-    const ownMc = new Float64Array(this.sendMc ? ids.length * B : 0);
+    const n = d.firmIndexes.length;
+    const ownLast = new Float64Array(this.sendLast ? n * B : 0);
+    const ownMc = new Float64Array(this.sendMc ? n * B : 0);
     d.firmIndexes.forEach((fi, k) => {
       if (this.sendLast) ownLast.set(this.state.lastQuantity.subarray(fi * B, (fi + 1) * B), k * B);
       const cost = this.exp.firms[fi]!.cost;
@@ -475,7 +628,7 @@ export class MarketService {
         batch: B,
         observation: this.observation as unknown as number[],
         committed,
-        tierFirmIds: ids,
+        tierFirmIds: this.namesOf(d),
         ownLastQuantity: ownLast as unknown as number[],
         ownMarginalCost: ownMc as unknown as number[],
         phase: this.currentPhase?.name ?? "",
@@ -500,7 +653,7 @@ export class MarketService {
       episodeEnd: step === T - 1,
       batch: B,
       prices: r.prices as unknown as number[],
-      firmIds: this.exp.firms.map((f) => f.id),
+      firmIds: this.firmIds,
       quantities: d.quantities as unknown as number[],
       profits: r.profits as unknown as number[],
       absent: d.absent,

@@ -72,6 +72,8 @@ export class RoundMachine {
   private round = -1;
   private clearedRound = -1;
   private openTier: number | null = null;
+  /** Firms of the open tier that have neither submitted nor been given the default. */
+  private pending = 0;
   private deadline = Number.POSITIVE_INFINITY;
 
   constructor(private readonly cfg: RoundMachineConfig) {
@@ -173,16 +175,18 @@ export class RoundMachine {
     this.openTier = tier;
     this.deadline = now + this.cfg.deadlineMs;
     // Inactive firms (evicted, never registered) get the default at once: nobody waits for them.
+    this.pending = 0;
     for (const i of members) {
       const s = this.slots[i]!;
       if (!s.registered || s.evicted) this.applyDefault(s);
+      else this.pending++;
     }
     const out: Decision[] = [
       { kind: "open-tier", round: this.round, tier, deadline: this.deadline, committed: this.committedTotal(tier), firmIndexes: members },
     ];
     // With no active firm anywhere (all evicted or gone), rounds still wait for their deadlines:
     // clearing thousands of default-only rounds at once would leave no time to re-register.
-    if (this.tierComplete(tier) && this.anyActive()) out.push(...this.close(now));
+    if (this.pending === 0 && this.anyActive()) out.push(...this.close(now));
     return out;
   }
 
@@ -199,14 +203,6 @@ export class RoundMachine {
       for (let i = 0; i < B; i++) out[i] = (out[i] as number) + (this.quantities[off + i] as number);
     }
     return out;
-  }
-
-  private tierComplete(tier: number): boolean {
-    for (const i of this.tierMembers[tier] ?? []) {
-      const s = this.slots[i]!;
-      if (!s.submitted && !s.absent) return false;
-    }
-    return true;
   }
 
   private applyDefault(s: FirmSlot): void {
@@ -247,6 +243,29 @@ export class RoundMachine {
     };
   }
 
+  /**
+   * Active firms of the open tier that have not answered yet (indexes), in firm-id order; empty
+   * when no tier is open.
+   */
+  unanswered(): number[] {
+    if (this.openTier === null) return [];
+    return (this.tierMembers[this.openTier] ?? []).filter((i) => {
+      const s = this.slots[i]!;
+      return s.registered && !s.evicted && !s.submitted && !s.absent;
+    });
+  }
+
+  /**
+   * Gives the open tier a fresh deadline from `now` (after the market was cut off from its firms,
+   * e.g. a NATS outage: they could not answer meanwhile). Returns the new deadline, or undefined
+   * when no tier is open.
+   */
+  restartDeadline(now: number): number | undefined {
+    if (this.openTier === null) return undefined;
+    this.deadline = now + this.cfg.deadlineMs;
+    return this.deadline;
+  }
+
   /** Clock tick: closes the open tier when its deadline has passed (absent firms get the default). */
   tick(now: number): Decision[] {
     if (this.openTier === null || now < this.deadline) return [];
@@ -273,7 +292,9 @@ export class RoundMachine {
     const s = this.byId.get(subjectFirmId)!;
     s.submitted = true;
     this.quantities.set(quantities, s.index * this.cfg.batch);
-    if (this.tierComplete(s.tier)) out.push(...this.close(now));
+    // check() accepts only firms of the open tier that have not moved yet: one fewer to wait for.
+    // (A counter, not a scan of the tier: a scan per submission is O(F^2) a round.)
+    if (--this.pending === 0) out.push(...this.close(now));
     return out;
   }
 

@@ -19,6 +19,7 @@ export function phasesOf(exp: Experiment): Phase[] {
   const all = exp.firms.map((f) => f.id);
   const total = exp.market.totalRounds;
   if (s.kind === "simultaneous") return [{ name: "simultaneous", startRound: 0, training: all, exploring: [] }];
+  if (s.kind === "evaluation") return [{ name: "evaluate", startRound: 0, training: [], exploring: [] }];
   const leaders = exp.firms.filter((f) => f.tier === 0).map((f) => f.id);
   const followers = exp.firms.filter((f) => f.tier > 0).map((f) => f.id);
   const evalStart = Math.max(0, total - s.evaluateRounds);

@@ -4,6 +4,7 @@
  * (auth.json: run id, public keys, inbox prefixes and permissions; no secrets). Reading the folder
  * back (resume, or `run --nats URL --auth DIR`) checks it belongs to the run and experiment.
  */
+import { randomBytes } from "node:crypto";
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { createUser } from "@nats-io/nkeys";
@@ -29,6 +30,17 @@ export interface AuthOptions {
   /** JetStream store directory written into the server config (default <dir>/nats-store). */
   storeDir?: string;
   tls?: { certFile: string; keyFile: string; caFile?: string };
+  /**
+   * A NATS cluster: one configuration per node (`server-<node>.conf` instead of `server.conf`), each
+   * with its own server name, its store in `<storeDir>/<node>`, routes to the other nodes on their
+   * `host:port` and a route password generated here (so no stranger joins the cluster as a route).
+   */
+  cluster?: { nodes: ReadonlyArray<{ name: string; route: string }> };
+}
+
+/** The configuration file of cluster node `node` in an auth folder. */
+export function serverConfigFile(node: string): string {
+  return `server-${node}.conf`;
 }
 
 /** The max_payload run `exp` needs, or a ConfigError naming what to lower. */
@@ -66,18 +78,25 @@ function writeFiles(dir: string, exp: Experiment, runId: string, o: AuthOptions)
     return { ...id, publicKey: kp.getPublicKey(), creds: file };
   });
   const storeDir = o.storeDir ?? resolve(dir, "nats-store");
-  writeFileSync(
-    join(dir, "server.conf"),
-    renderServerConfig({
-      runId,
-      listen: o.listen ?? "127.0.0.1:4222",
-      maxPayload,
-      storeDir,
-      identities,
-      ...(o.tls ? { tls: o.tls } : {}),
-    }),
-    { mode: 0o600 },
-  );
+  const base = { runId, listen: o.listen ?? "127.0.0.1:4222", maxPayload, storeDir, identities, ...(o.tls ? { tls: o.tls } : {}) };
+  if (!o.cluster) writeFileSync(join(dir, "server.conf"), renderServerConfig(base), { mode: 0o600 });
+  const nodes = o.cluster?.nodes ?? [];
+  const password = randomBytes(24).toString("base64url");
+  for (const node of nodes) {
+    const config = renderServerConfig({
+      ...base,
+      storeDir: join(storeDir, node.name),
+      cluster: {
+        name: `stk-${runId}`,
+        serverName: node.name,
+        listen: `0.0.0.0:${node.route.split(":").pop()}`,
+        routes: nodes.filter((x) => x !== node).map((x) => x.route),
+        user: "route",
+        password,
+      },
+    });
+    writeFileSync(join(dir, serverConfigFile(node.name)), config, { mode: 0o600 });
+  }
   const manifest: AuthManifest = {
     runId,
     experiment: exp.name,

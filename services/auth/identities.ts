@@ -3,7 +3,7 @@
  * the permissions services/bus/permissions.ts derives for it and the file its credentials go in.
  */
 import { type Identity, type Permissions, permissionsOf, runSubjects } from "../bus/index.js";
-import { type Experiment, isCtdeLearner } from "../config/index.js";
+import { type Experiment, receivesTrainingInfo } from "../config/index.js";
 
 /** One component of a run as the server knows it. */
 export interface RunIdentity {
@@ -31,7 +31,7 @@ export function identitiesOf(exp: Experiment, runId: string): RunIdentity[] {
   const who: Identity[] = [
     { role: "market" },
     { role: "reader" },
-    ...exp.firms.map((f): Identity => ({ role: "firm", firmId: f.id, tier: f.tier, ctde: isCtdeLearner(f.policy.kind) })),
+    ...exp.firms.map((f): Identity => ({ role: "firm", firmId: f.id, tier: f.tier, ctde: receivesTrainingInfo(f.policy.kind, exp.training.schedule) })),
   ];
   return who.map((identity) => ({ name: identityName(identity), identity, permissions: permissionsOf(s, identity), inbox: s.inbox(identity) }));
 }

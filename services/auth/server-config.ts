@@ -19,6 +19,25 @@ export interface ServerConfigOptions {
   identities: ReadonlyArray<RunIdentity & { publicKey: string }>;
   /** Server TLS (certificate and key files); clients then connect with tls://. */
   tls?: { certFile: string; keyFile: string; caFile?: string };
+  /** One node of a NATS cluster (JetStream clustered: the record stream can be replicated). */
+  cluster?: ClusterOptions;
+}
+
+/**
+ * The cluster block of one node. Routes authenticate with a shared user and password (only the
+ * nodes know it; it is not a client identity), so no stranger can join the cluster as a route.
+ */
+export interface ClusterOptions {
+  /** The cluster's name (the same on every node). */
+  name: string;
+  /** This node's unique name (JetStream's meta group needs one per node). */
+  serverName: string;
+  /** host:port this node accepts routes on. */
+  listen: string;
+  /** host:port of the other nodes' route listeners. */
+  routes: readonly string[];
+  user: string;
+  password: string;
 }
 
 /** A config-file string literal (nats-server's format takes JSON strings). */
@@ -66,10 +85,12 @@ export function renderServerConfig(o: ServerConfigOptions): string {
     "# Every component has its own nkey identity; permissions come from services/bus/permissions.ts.",
     `listen: ${q(o.listen)}`,
     `max_payload: ${o.maxPayload}`,
+    ...(o.cluster ? [`server_name: ${q(o.cluster.serverName)}`] : []),
     "jetstream {",
     `  store_dir: ${q(o.storeDir)}`,
     "}",
     ...tls,
+    ...clusterBlock(o.cluster),
     "accounts {",
     "  RUN: {",
     "    jetstream: enabled",
@@ -89,4 +110,18 @@ export function renderServerConfig(o: ServerConfigOptions): string {
     "}",
     "",
   ].join("\n");
+}
+
+/** The cluster block: route listener, route credentials, and the other nodes as routes. */
+function clusterBlock(c: ClusterOptions | undefined): string[] {
+  if (!c) return [];
+  const auth = `${encodeURIComponent(c.user)}:${encodeURIComponent(c.password)}`;
+  return [
+    "cluster {",
+    `  name: ${q(c.name)}`,
+    `  listen: ${q(c.listen)}`,
+    `  authorization { user: ${q(c.user)}, password: ${q(c.password)}, timeout: 2 }`,
+    `  routes: ${list(c.routes.map((r) => `nats-route://${auth}@${r}`))}`,
+    "}",
+  ];
 }

@@ -17,6 +17,11 @@ export interface BusSubscription {
 export interface RecordOptions {
   /** Idempotency key: a second publication with the same id is stored once. */
   msgId: string;
+  /**
+   * The id of the message the stream must hold last, or it refuses this one: publications chained
+   * this way can be lost but never stored with a gap before them.
+   */
+  expectLastMsgId?: string;
 }
 
 /** The store's acknowledgement of a record publication. */
@@ -52,6 +57,12 @@ export interface Bus {
   record(subject: string, data: Uint8Array, opts: RecordOptions): Promise<RecordAck>;
   /** Resolves when everything published so far has reached the server. */
   flush(): Promise<void>;
+  /**
+   * Calls `fn` when the connection to the server is lost and when it is back (a bus that cannot
+   * lose its connection, like the in-memory one, leaves this out). Messages published in between
+   * may be lost: the market re-sends what matters when it is back.
+   */
+  onConnectionChange?(fn: (state: "disconnected" | "reconnected") => void): void;
   /** Drains and closes. */
   close(): Promise<void>;
 }

@@ -20,6 +20,7 @@ export { MemoryBus } from "./memory.js";
 export { NatsBus, type NatsBusOptions } from "./nats.js";
 export {
   answerable,
+  CAPABILITIES,
   clip,
   clipList,
   detail,

@@ -35,6 +35,7 @@ export class NatsBus implements Bus {
   onHandlerError: ((err: Error, subject: string) => void) | undefined;
 
   private readonly errors: RateLimitedLog;
+  private readonly connectionListeners: Array<(state: "disconnected" | "reconnected") => void> = [];
 
   private constructor(
     readonly nc: NatsConnection,
@@ -70,9 +71,11 @@ export class NatsBus implements Bus {
       switch (s.type) {
         case "disconnect":
           this.log.warn({ server: s.server }, "NATS disconnected");
+          for (const fn of this.connectionListeners) fn("disconnected");
           break;
         case "reconnect":
           this.log.info({ server: s.server }, "NATS reconnected");
+          for (const fn of this.connectionListeners) fn("reconnected");
           break;
         case "reconnecting":
           this.log.debug("NATS reconnecting");
@@ -97,6 +100,10 @@ export class NatsBus implements Bus {
 
   publish(subject: string, data: Uint8Array): void {
     this.nc.publish(subject, data);
+  }
+
+  onConnectionChange(fn: (state: "disconnected" | "reconnected") => void): void {
+    this.connectionListeners.push(fn);
   }
 
   subscribe(subject: string, handler: (msg: BusMessage) => void): BusSubscription {
@@ -128,12 +135,16 @@ export class NatsBus implements Bus {
     // JetStream de-duplicates on this header whether or not the publisher waits for an ack.
     const h = headers();
     h.set("Nats-Msg-Id", opts.msgId);
+    if (opts.expectLastMsgId) h.set("Nats-Expected-Last-Msg-Id", opts.expectLastMsgId);
     this.nc.publish(subject, data, { headers: h });
   }
 
   async record(subject: string, data: Uint8Array, opts: RecordOptions): Promise<RecordAck> {
     this.js ??= jetstream(this.nc);
-    const ack = await this.js.publish(subject, data, { msgID: opts.msgId });
+    const ack = await this.js.publish(subject, data, {
+      msgID: opts.msgId,
+      ...(opts.expectLastMsgId ? { expect: { lastMsgID: opts.expectLastMsgId } } : {}),
+    });
     return { seq: ack.seq, duplicate: ack.duplicate };
   }
 

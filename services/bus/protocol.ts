@@ -66,6 +66,16 @@ export const MESSAGE_RULES = {
 } as const satisfies Record<string, MessageRule>;
 
 /**
+ * Capabilities a firm announces in its Register that change what the market sends it.
+ * `compactMove`: the firm reads a MoveRequest with an empty tier_firm_ids as naming every firm of
+ * its tier (RunParams.firms of that tier, in firm-id order; its own row of own_last_quantity /
+ * own_marginal_cost is its position there). The market leaves the list out of a tier's move
+ * requests once every firm of the tier has announced this: otherwise each of F firms would decode
+ * F ids every round (O(F^2) a round across the run).
+ */
+export const CAPABILITIES = { compactMove: "compact-move" } as const;
+
+/**
  * Bounds on what comes off the wire, applied before anything is logged or echoed back: strings are
  * clipped, lists are cut. A hostile client cannot make a log line or a Reject large.
  */

@@ -1,4 +1,3 @@
-import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { Command } from "commander";
 import { ConfigError, StackelbergError } from "../errors.js";
@@ -10,6 +9,8 @@ import type { ConnectFlags } from "../auth/index.js";
 import { firmCommand } from "./firm.js";
 import { marketCommand } from "./market.js";
 import { compareCommand, reportCommand } from "./report.js";
+import { evaluateRun } from "./evaluate.js";
+import { printRunSummary } from "./run-output.js";
 import { solveCommand } from "./solve.js";
 import { packageVersion } from "../report/run-data.js";
 
@@ -28,6 +29,22 @@ function examples(...lines: string[]): string {
 
 /** Registers every sub-command on `program` and runs it; expected failures exit non-zero without a stack. */
 export async function runCli(program: Command, argv: string[]): Promise<void> {
+  defineCommands(program);
+  try {
+    await program.parseAsync(argv);
+  } catch (err) {
+    // Every error meant for a user derives from StackelbergError: one line, no stack.
+    if (err instanceof StackelbergError) {
+      process.stderr.write(`stackelberg: ${err.message.split("\n").join("\n  ")}\n`);
+      process.exitCode = err.exitCode;
+      return;
+    }
+    throw err;
+  }
+}
+
+/** Registers every sub-command and option on `program` (tests read the command line from it). */
+export function defineCommands(program: Command): Command {
   program
     .name("stackelberg")
     .description("Stackelberg competition between learning firms over NATS")
@@ -66,6 +83,7 @@ export async function runCli(program: Command, argv: string[]): Promise<void> {
     .option("--tls-key <file>", "with --nats tls://...: client certificate key")
     .option("--resume <dir>", "continue the run stored in this output folder from its last checkpoint")
     .option("--seed <n>", "override the experiment's seed", parseSeed)
+    .option("--hosts <n>", "firm host processes, the firms split among them (default: the config's deployment.hosts, else min(firms, 4))", parseHosts)
     .option("--no-progress", "no progress bar")
     .option("--quiet", "print nothing but errors: no progress bar, no summary, warnings-only logs")
     .option("--json", "print the summary as one JSON object on stdout (with the output folder and report), no progress bar")
@@ -76,9 +94,10 @@ export async function runCli(program: Command, argv: string[]): Promise<void> {
         "stackelberg run experiments/ppo-duopoly-alternating.yaml --seed 2 --out runs/ppo-2",
         "stackelberg run --resume runs/ppo-2",
         "stackelberg run experiments/duopoly-linear.yaml --json --out runs/x | jq .summary.final.distance",
+        "stackelberg run many-firms.yaml --hosts 8 --out runs/many",
       )}`,
     )
-    .action(async (config: string | undefined, opts: { out?: string; nats?: string; auth?: string; insecure?: boolean; tlsCa?: string; tlsCert?: string; tlsKey?: string; resume?: string; progress: boolean; seed?: number; quiet?: boolean; json?: boolean }) => {
+    .action(async (config: string | undefined, opts: { out?: string; nats?: string; auth?: string; insecure?: boolean; tlsCa?: string; tlsCert?: string; tlsKey?: string; resume?: string; progress: boolean; seed?: number; hosts?: number; quiet?: boolean; json?: boolean }) => {
       const { quiet, json, ...runOpts } = opts;
       const scripted = quiet || json;
       const s = await runExperiment(config, {
@@ -87,21 +106,38 @@ export async function runCli(program: Command, argv: string[]): Promise<void> {
         logger: rootLogger("launcher", process.env.LOG_LEVEL ?? (scripted ? "warn" : "info")),
       });
       if (quiet) return;
-      const out = resolve(opts.resume ?? opts.out ?? join("runs", s.runId));
-      const report = join(out, "report.html");
-      if (json) {
-        process.stdout.write(`${JSON.stringify({ out, report: existsSync(report) ? report : null, summary: s })}\n`);
-        return;
-      }
-      // With a dynamic reference the figures are means over the episode's steps of its path.
-      const label = s.reference.kind === "stage-equilibrium" ? "equilibrium" : `${s.reference.kind}, mean over steps`;
-      const lines = Object.entries(s.final.firms).map(
-        ([id, f]) =>
-          `  ${id}: quantity ${f.quantity.toPrecision(8)} (${label} ${f.equilibriumQuantity.toPrecision(8)}, distance ${f.distance.toExponential(2)})`,
-      );
-      process.stdout.write(
-        `run ${s.runId}: ${s.rounds} rounds in ${s.wallSeconds.toFixed(1)} s\n${lines.join("\n")}\n  price ${s.final.priceMean.toPrecision(8)} (${label} ${s.final.equilibriumPrice.toPrecision(8)})\n${existsSync(report) ? `  report ${report}\n` : ""}`,
-      );
+      printRunSummary(s, resolve(opts.resume ?? opts.out ?? join("runs", s.runId)), json);
+    });
+
+  program
+    .command("evaluate")
+    .description(
+      "decentralized execution of a trained run's policies: replay its experiment with every firm frozen and greedy, no training-only message (CTDE evaluation)",
+    )
+    .argument("<run-dir>", "the trained run's output folder (config.yaml and checkpoints/)")
+    .option("--rounds <n>", "rounds to play, rounded up to whole episodes (default 100)", parsePositiveInt)
+    .option("--out <dir>", "output folder (default <run-dir>-evaluation)")
+    .option("--seed <n>", "override the experiment's seed (the market's shocks and the firms' exploration streams)", parseSeed)
+    .option("--no-progress", "no progress bar")
+    .option("--quiet", "print nothing but errors")
+    .option("--json", "print the summary as one JSON object on stdout (with the output folder and report)")
+    .addHelpText(
+      "after",
+      `\nWrites a run output folder (evaluation.yaml, evaluation.json, checkpoints/ copied from the trained run, summary.json, report.html...). Learners load their checkpoints or the run fails; the market publishes nothing on the training subject and no firm may subscribe to it.${examples(
+        "stackelberg run experiments/ctde-mappo.yaml --out runs/mappo && stackelberg evaluate runs/mappo",
+        "stackelberg evaluate runs/mappo --rounds 200 --out runs/mappo-eval --json | jq .summary.final.distance",
+      )}`,
+    )
+    .action(async (runDir: string, opts: { rounds?: number; out?: string; seed?: number; progress: boolean; quiet?: boolean; json?: boolean }) => {
+      const scripted = opts.quiet || opts.json;
+      const { summary, out } = await evaluateRun(runDir, {
+        ...(opts.rounds !== undefined ? { rounds: opts.rounds } : {}),
+        ...(opts.out !== undefined ? { out: opts.out } : {}),
+        ...(opts.seed !== undefined ? { seed: opts.seed } : {}),
+        progress: scripted ? false : opts.progress,
+        logger: rootLogger("launcher", process.env.LOG_LEVEL ?? (scripted ? "warn" : "info")),
+      });
+      if (!opts.quiet) printRunSummary(summary, out, opts.json);
     });
 
   program
@@ -109,23 +145,36 @@ export async function runCli(program: Command, argv: string[]): Promise<void> {
     .description("write a run's self-contained HTML report (charts against the equilibria; opens offline); `run` writes it at the end of every run")
     .argument("<dir>", "the run's output folder (what `stackelberg run --out` wrote)")
     .option("--out <file>", "where to write the report (default <dir>/report.html)")
-    .option("--json", "print what was written as JSON ({file, bytes, charts, notes})")
+    .option("--svg <dir>", "also write each chart as a standalone SVG file, <dir>/<run folder name>-<chart>.svg")
+    .option("--json", "print what was written as JSON ({file, bytes, charts, notes, svgFiles})")
     .option("--quiet", "print nothing but errors")
-    .addHelpText("after", examples("stackelberg report runs/duopoly", "stackelberg report runs/duopoly --out /tmp/duopoly.html --json"))
-    .action((dir: string, opts: { out?: string; json?: boolean; quiet?: boolean }) => reportCommand(dir, opts));
+    .addHelpText(
+      "after",
+      examples(
+        "stackelberg report runs/duopoly",
+        "stackelberg report runs/duopoly --out /tmp/duopoly.html --json",
+        "stackelberg report runs/duopoly --svg docs/figures",
+      ),
+    )
+    .action((dir: string, opts: { out?: string; svg?: string; json?: boolean; quiet?: boolean }) => reportCommand(dir, opts));
 
   program
     .command("compare")
     .description("write one HTML report of several runs side by side: final outcomes and overlaid curves (seeds of one experiment as a band)")
     .argument("<dirs...>", "run output folders")
     .option("--out <file>", "where to write the comparison", "comparison.html")
-    .option("--json", "print what was written as JSON ({file, bytes, charts, notes})")
+    .option("--svg <dir>", "also write each chart as a standalone SVG file, <dir>/<comparison file name>-<chart>.svg")
+    .option("--json", "print what was written as JSON ({file, bytes, charts, notes, svgFiles})")
     .option("--quiet", "print nothing but errors")
     .addHelpText(
       "after",
-      examples("stackelberg compare runs/ppo-1 runs/ppo-2 runs/ppo-3 runs/hedge-1 --out ppo-vs-hedge.html", "stackelberg compare runs/* --json"),
+      examples(
+        "stackelberg compare runs/ppo-1 runs/ppo-2 runs/ppo-3 runs/hedge-1 --out ppo-vs-hedge.html",
+        "stackelberg compare runs/* --json",
+        "stackelberg compare runs/ppo-1 runs/ppo-2 --out ppo.html --svg docs/figures",
+      ),
     )
-    .action((dirs: string[], opts: { out: string; json?: boolean; quiet?: boolean }) => compareCommand(dirs, opts));
+    .action((dirs: string[], opts: { out: string; svg?: string; json?: boolean; quiet?: boolean }) => compareCommand(dirs, opts));
 
   program
     .command("auth")
@@ -138,14 +187,19 @@ export async function runCli(program: Command, argv: string[]): Promise<void> {
     .option("--tls-cert <file>", "server TLS certificate (clients then use tls:// URLs)")
     .option("--tls-key <file>", "server TLS key")
     .option("--tls-ca <file>", "CA that client certificates must chain to (mutual TLS)")
+    .option(
+      "--cluster <nodes>",
+      "a NATS cluster: name=host:port of each node's route listener (port 6222 by default); writes server-<name>.conf per node instead of server.conf",
+    )
     .addHelpText(
       "after",
       examples(
         "stackelberg auth experiments/duopoly-linear.yaml --out deploy --listen 0.0.0.0:4222",
         "nats-server -c deploy/server.conf    # then market and firms with --creds deploy",
+        "stackelberg auth x.yaml --out deploy --listen 0.0.0.0:4222 --cluster n1=10.0.0.1:6222,n2=10.0.0.2:6222,n3=10.0.0.3:6222",
       ),
     )
-    .action((config: string, opts: { out: string; run?: string; listen: string; store?: string; tlsCert?: string; tlsKey?: string; tlsCa?: string }) =>
+    .action((config: string, opts: { out: string; run?: string; listen: string; store?: string; tlsCert?: string; tlsKey?: string; tlsCa?: string; cluster?: string }) =>
       authCommand(config, opts),
     );
 
@@ -157,11 +211,15 @@ export async function runCli(program: Command, argv: string[]): Promise<void> {
       .requiredOption("--nats <url>", "NATS server URL (tls://... for TLS)")
       .requiredOption("--run <id>", "run id (subject namespace)")
       .option("--resume", "continue after the rounds already in the run's JetStream record")
+      .option("--replicas <n>", "copies of the run's record stream on a NATS cluster (a new stream only)", "1")
       .addHelpText(
         "after",
-        examples("stackelberg market --config experiments/duopoly-linear.yaml --nats nats://host:4222 --run RUN_ID --creds deploy"),
+        examples(
+          "stackelberg market --config experiments/duopoly-linear.yaml --nats nats://host:4222 --run RUN_ID --creds deploy",
+          "stackelberg market --config x.yaml --nats nats://a:4222,nats://b:4222,nats://c:4222 --run RUN_ID --creds deploy --replicas 3",
+        ),
       ),
-  ).action((opts: ConnectFlags & { config: string; run: string; resume?: boolean }) => marketCommand(opts));
+  ).action((opts: ConnectFlags & { config: string; run: string; resume?: boolean; replicas?: string }) => marketCommand(opts));
 
   withConnection(
     program
@@ -170,16 +228,25 @@ export async function runCli(program: Command, argv: string[]): Promise<void> {
       .requiredOption("--config <file>", "experiment YAML file")
       .requiredOption("--nats <url>", "NATS server URL (tls://... for TLS)")
       .requiredOption("--run <id>", "run id (subject namespace)")
-      .requiredOption("--firm <ids>", "comma-separated firm ids to host")
+      .option("--firm <ids>", "comma-separated firm ids to host (or --claim)")
+      .option(
+        "--claim <pattern>",
+        "host one firm: the first of the experiment's firms matching the pattern ('*' any characters, ',' alternatives) not claimed yet in --claim-dir (replicas that do not know which firm they are)",
+      )
+      .option("--claim-dir <dir>", "with --claim: a folder shared by every claiming process (one <firm>.claim file per firm; a clean exit removes it)")
+      .option("--claim-as <name>", "with --claim: who claims (default: the host name, in a container its id); started again under the same name, it gets the same firm")
       .option("--out <dir>", "run output folder (checkpoints, learner metrics)")
       .option("--resume", "load policies from the output folder's checkpoints first")
       .addHelpText(
         "after",
         examples(
           "stackelberg firm --config experiments/duopoly-linear.yaml --nats nats://host:4222 --run RUN_ID --firm follower --creds deploy --out runs/x",
+          "stackelberg firm --config x.yaml --nats nats://nats:4222 --run RUN_ID --claim 'follower-*' --claim-dir /claims --creds /creds    # one of N replicas",
         ),
       ),
-  ).action((opts: ConnectFlags & { config: string; run: string; firm: string; out?: string; resume?: boolean }) => firmCommand(opts));
+  ).action((opts: ConnectFlags & { config: string; run: string; firm?: string; claim?: string; claimDir?: string; claimAs?: string; out?: string; resume?: boolean }) =>
+    firmCommand(opts),
+  );
 
   program
     .command("conformance")
@@ -210,18 +277,7 @@ export async function runCli(program: Command, argv: string[]): Promise<void> {
     // Bad usage exits with 2, like every other usage error of this command.
     .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 2))
     .action((agent: string[], opts: ConformanceCommandOptions) => conformanceCommand(agent, opts));
-
-  try {
-    await program.parseAsync(argv);
-  } catch (err) {
-    // Every error meant for a user derives from StackelbergError: one line, no stack.
-    if (err instanceof StackelbergError) {
-      process.stderr.write(`stackelberg: ${err.message.split("\n").join("\n  ")}\n`);
-      process.exitCode = err.exitCode;
-      return;
-    }
-    throw err;
-  }
+  return program;
 }
 
 /** Adds the connection and security flags every component command takes. */
@@ -237,5 +293,17 @@ function withConnection(c: Command): Command {
 function parseSeed(v: string): number {
   const n = Number(v);
   if (!Number.isInteger(n) || n < 0 || n > 2 ** 32 - 1) throw new ConfigError(`--seed must be an integer in [0, 2^32 - 1], got "${v}"`);
+  return n;
+}
+
+function parseHosts(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new ConfigError(`--hosts must be a positive integer, got "${v}"`);
+  return n;
+}
+
+function parsePositiveInt(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new ConfigError(`expected a positive integer, got "${v}"`);
   return n;
 }

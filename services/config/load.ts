@@ -34,6 +34,8 @@ export interface Experiment {
   firms: ResolvedFirm[];
   tiers: number;
   training: ParsedExperiment["training"];
+  /** How `stackelberg run` lays the run out (firm host processes). */
+  deployment?: ParsedExperiment["deployment"];
 }
 
 function pathText(path: readonly PropertyKey[]): string {
@@ -92,6 +94,7 @@ export function parseExperiment(raw: unknown, source = "config"): Experiment {
     firms,
     tiers: Math.max(...firms.map((f) => f.tier)) + 1,
     training: c.training,
+    deployment: c.deployment,
   };
 }
 

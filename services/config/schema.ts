@@ -56,6 +56,21 @@ export function isCtdeLearner(kind: string): boolean {
   return CTDE_POLICY_KINDS.includes(kind);
 }
 
+/**
+ * Whether a firm running policy `kind` receives the market's training subject in a run with
+ * schedule `schedule`: CTDE learners do, except under decentralized execution (an evaluation run),
+ * where the market publishes no training-only message and no firm may subscribe to one.
+ */
+export function receivesTrainingInfo(kind: string, schedule: { kind: string }): boolean {
+  return isCtdeLearner(kind) && schedule.kind !== "evaluation";
+}
+
+/** Rounds at the end of a run played frozen and greedy (the summary's final window): all of an evaluation run. */
+export function evaluationRoundsOf(schedule: { kind: string; evaluateRounds?: number }, totalRounds: number): number {
+  if (schedule.kind === "evaluation") return totalRounds;
+  return schedule.kind === "alternating" ? (schedule.evaluateRounds ?? 0) : 0;
+}
+
 const fixedPolicy = z
   .strictObject({
     kind: z.literal("fixed"),
@@ -222,6 +237,12 @@ const scheduleSchema = z.discriminatedUnion("kind", [
     evaluateRounds: z.number().int().min(0).default(20),
     firstPhase: z.enum(["train-followers", "train-leaders"]).default("train-followers"),
   }),
+  /**
+   * Decentralized execution of trained policies (`stackelberg evaluate`): every firm frozen and
+   * greedy for the whole run, and no training-only message (the market's training subject) is
+   * published or may be subscribed to.
+   */
+  z.strictObject({ kind: z.literal("evaluation") }),
 ]);
 
 export const experimentSchema = z
@@ -243,6 +264,13 @@ export const experimentSchema = z
       maxMisses: posInt().default(3),
     }),
     firms: z.array(firmSchema).min(1),
+    /** How `stackelberg run` lays the run out on this machine (the market and the firms ignore it). */
+    deployment: z
+      .strictObject({
+        /** Firm host processes `run` starts, the firms split among them (default min(firms, 4); `run --hosts` overrides). */
+        hosts: posInt().optional(),
+      })
+      .default({}),
     training: z
       .strictObject({
         objective: objectiveSchema.default("profit"),

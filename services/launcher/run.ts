@@ -1,6 +1,6 @@
 /**
- * `stackelberg run`: starts a local nats-server (unless --nats), spawns the market and one process
- * per firm, follows the run through the JetStream record (progress bar, metrics.jsonl), writes
+ * `stackelberg run`: starts a local nats-server (unless --nats), spawns the market and a few firm
+ * host processes (--hosts, deployment.hosts; several firms each, see firm-hosts.ts), follows the run through the JetStream record (progress bar, metrics.jsonl), writes
  * summary.json, and shuts everything down on completion, on Ctrl-C, and when a child dies.
  */
 import { type ChildProcess, spawn } from "node:child_process";
@@ -14,7 +14,7 @@ import type { Logger } from "pino";
 import { readRunAuth } from "../auth/index.js";
 import { type NatsBus, type RoundStats, statsOf } from "../bus/index.js";
 import { checkSecurityFlags, connectAs } from "../auth/index.js";
-import { loadExperiment } from "../config/index.js";
+import { evaluationRoundsOf, loadExperiment } from "../config/index.js";
 import { ConfigError, Interrupted, RuntimeFailure } from "../errors.js";
 import { equilibriaFor, referenceFor } from "../report/equilibria.js";
 import { finalWindowOf, roundMetrics, type Summary, SummaryBuilder } from "../report/metrics.js";
@@ -24,6 +24,7 @@ import { runVersions } from "../report/run-data.js";
 import { phaseAt, phasesOf } from "../../market/service/schedule.js";
 import { followStats, readRecord, recordedRounds, recordManager, waitForStream } from "../report/record.js";
 import { RoundOrder } from "../report/round-order.js";
+import { HostLogs, hostName, hostsFor, packFirms } from "./firm-hosts.js";
 import type { LocalNats } from "./nats-server.js";
 import { startSecuredServer } from "./secured-server.js";
 import { runIdFor } from "./run-id.js";
@@ -45,6 +46,8 @@ export interface RunOptions {
   progress?: boolean;
   /** Override the experiment's seed (the copy in the output folder records it). */
   seed?: number;
+  /** Firm host processes (overrides the config's deployment.hosts; default min(firms, 4)). */
+  hosts?: number;
 }
 
 const CLI = fileURLToPath(new URL("../cli/main.js", import.meta.url));
@@ -94,6 +97,7 @@ export async function runExperiment(configFile: string | undefined, o: RunOption
     );
   }
   const exp = loadExperiment(config);
+  const hosts = hostsFor(exp.firms.length, o.hosts, exp.deployment?.hosts);
   const eq = equilibriaFor(exp);
   // The yardstick of the summary: the stage equilibrium, or a dynamic reference path where the
   // stage game is the wrong one (learning-by-doing, adjustment costs, persistent shocks).
@@ -104,6 +108,7 @@ export async function runExperiment(configFile: string | undefined, o: RunOption
 
   let nats: LocalNats | undefined;
   const children: { name: string; proc: ChildProcess; logFile: string }[] = [];
+  const hostLogs: HostLogs[] = [];
   let bus: NatsBus | undefined;
   let bar: cliProgress.SingleBar | undefined;
   let ending = false;
@@ -184,17 +189,33 @@ export async function runExperiment(configFile: string | undefined, o: RunOption
         res();
       });
     });
+    // Firms packed into `hosts` processes; each firm keeps its own NATS identity and log file.
     const firmProcs = complete
       ? []
-      : exp.firms.map((f) =>
-          spawnChild(`firm-${f.id}`, ["firm", ...common, "--firm", f.id, "--out", outDir, ...(o.resume ? ["--resume"] : [])]),
-        );
+      : packFirms(
+          exp.firms.map((f) => f.id),
+          hosts,
+        ).map((ids, k) => {
+          const logs = new HostLogs(join(outDir, "logs"), hostName(ids, k), ids);
+          hostLogs.push(logs);
+          const args = ["firm", ...common, "--firm", ids.join(","), "--out", outDir, ...(o.resume ? ["--resume"] : [])];
+          const proc = spawn(process.execPath, [CLI, ...args], { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, LOG_FORMAT: "json" } });
+          logs.follow(proc.stdout);
+          logs.follow(proc.stderr);
+          children.push({ name: logs.name, proc, logFile: logs.file });
+          // "close": after the process's output is read, so the report names the firm that failed.
+          proc.once("close", (code, signal) => {
+            if (code !== 0 && !ending) abort(new RuntimeFailure(logs.describeExit(signal ?? `code ${code}`)));
+          });
+          return proc;
+        });
+    if (firmProcs.length > 0) log.info({ hosts: hostLogs.map((h) => ({ name: h.name, firms: h.firmIds.length })) }, "firm host processes started");
     const firmExits = firmProcs.map((p) => new Promise<void>((res) => p.once("exit", (code) => (code === 0 || ending) && res())));
 
     // metrics.jsonl and metrics.csv, written as rounds arrive; the summary keeps running sums of
     // its final window: the launcher's memory does not grow with the run.
     const metrics = new MetricsFiles(outDir, exp.firms.map((f) => f.id));
-    const evaluationRounds = exp.training.schedule.kind === "alternating" ? exp.training.schedule.evaluateRounds : 0;
+    const evaluationRounds = evaluationRoundsOf(exp.training.schedule, total);
     const summary = new SummaryBuilder(eq, total, reference, finalWindowOf(total, exp.market.roundsPerEpisode, evaluationRounds));
     const phases = phasesOf(exp);
     const showBar = o.progress ?? process.stderr.isTTY;
@@ -296,6 +317,7 @@ export async function runExperiment(configFile: string | undefined, o: RunOption
           }),
       ),
     );
+    await Promise.all(hostLogs.map((h) => h.close()));
     await bus?.close().catch(() => {});
     await nats?.stop();
   }

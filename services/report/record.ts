@@ -15,8 +15,12 @@ import type { NatsConnection } from "@nats-io/transport-node";
 import { clip, decode, type Outcome, type RoundStats, runSubjects } from "../bus/index.js";
 import { ConfigError, RecordBroken } from "../errors.js";
 
-/** Creates the run's record stream when it does not exist yet (idempotent); refuses a stream of another layout. */
-export async function ensureRecordStream(jsm: JetStreamManager, runId: string): Promise<void> {
+/**
+ * Creates the run's record stream when it does not exist yet (idempotent); refuses a stream of
+ * another layout. `replicas` > 1 (a NATS cluster) stores each message on that many nodes, so the
+ * record survives losing a node; a stream that exists keeps its own.
+ */
+export async function ensureRecordStream(jsm: JetStreamManager, runId: string, o: { replicas?: number } = {}): Promise<void> {
   const s = runSubjects(runId);
   const subjects = [s.outcome, s.stats];
   let existing: string[] | undefined;
@@ -46,6 +50,7 @@ export async function ensureRecordStream(jsm: JetStreamManager, runId: string): 
     duplicate_window: 2 * 60 * 1_000_000_000,
     // Readers fetch by sequence (direct get), never through consumers.
     allow_direct: true,
+    num_replicas: o.replicas ?? 1,
   });
 }
 
@@ -85,6 +90,31 @@ async function countOn(jsm: JetStreamManager, stream: string, subject: string): 
 export async function recordedRounds(jsm: JetStreamManager, runId: string): Promise<number> {
   const s = runSubjects(runId);
   return countOn(jsm, s.stream, s.outcome);
+}
+
+/**
+ * What a market repairing its record needs to know (market/service/recorder.ts, StreamState): how
+ * many outcomes the stream holds, its last message (sequence, id) and its last outcome. Read from
+ * the stream's leader (info) and by direct get.
+ */
+export async function recordState(
+  jsm: JetStreamManager,
+  runId: string,
+): Promise<{ outcomes: number; lastSeq: number; lastMsgId: string | undefined; lastOutcome: { seq: number; msgId: string | undefined } | undefined }> {
+  const s = runSubjects(runId);
+  const info = await jsm.streams.info(s.stream, { subjects_filter: s.outcome });
+  const outcomes = info.state.subjects?.[s.outcome] ?? 0;
+  const lastSeq = info.state.last_seq;
+  const idOf = (m: { header?: { get(k: string): string } } | null) => m?.header?.get("Nats-Msg-Id") || undefined;
+  const last = lastSeq > 0 ? await jsm.direct.getMessage(s.stream, { seq: lastSeq }) : null;
+  // The last outcome, walking back from the end (a last_by_subj get needs a permission the
+  // market does not have): stats messages come at most one per outcome, so it is close.
+  let lastOutcome: { seq: number; msgId: string | undefined } | undefined;
+  for (let seq = lastSeq, m = last; outcomes > 0 && seq > 0 && lastOutcome === undefined; ) {
+    if (m?.subject === s.outcome) lastOutcome = { seq, msgId: idOf(m) };
+    else if (--seq > 0) m = await jsm.direct.getMessage(s.stream, { seq });
+  }
+  return { outcomes, lastSeq, lastMsgId: idOf(last), lastOutcome };
 }
 
 /** The last sequence number of the run's stream (0 when empty); the stream must exist. */

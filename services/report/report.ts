@@ -6,7 +6,7 @@
  */
 import { createHash } from "node:crypto";
 import { writeFileSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { basename, join, resolve } from "node:path";
 import type { Logger } from "pino";
 import { ConfigError } from "../errors.js";
 import { curvesSpec, LOG_FLOOR, overTimeSpec, type PhaseBand, r6, renderSvg } from "./charts.js";
@@ -14,6 +14,7 @@ import { type Bucket, bucketX } from "./downsample.js";
 import { esc, figure, notice, num, page, pct, table } from "./html.js";
 import { type ReactionCurve, reactionCurves } from "./reaction.js";
 import { loadRun, moduleVersion, packageVersion, type RunData, seriesIndex } from "./run-data.js";
+import { type RenderedChart, writeSvgCharts } from "./svg-export.js";
 
 /** What writing a report produced. */
 export interface ReportResult {
@@ -23,6 +24,8 @@ export interface ReportResult {
   charts: string[];
   /** Notes shown instead of a chart. */
   notes: string[];
+  /** With --svg DIR: the charts written as standalone SVG files. */
+  svgFiles?: string[];
 }
 
 type Row = Record<string, string | number | null>;
@@ -155,7 +158,7 @@ function metaTable(d: RunData): string {
 export async function runReportHtml(
   d: RunData,
   reactions: readonly ReactionCurve[],
-): Promise<{ html: string; charts: string[]; notes: string[] }> {
+): Promise<{ html: string; charts: string[]; notes: string[]; svgs: RenderedChart[] }> {
   const ix = seriesIndex(d.firms);
   const s = d.summary;
   const bands = phaseBands(d);
@@ -163,8 +166,11 @@ export async function runReportHtml(
   const notes: string[] = [];
   const data: Record<string, unknown> = {};
   const parts: string[] = [];
+  const svgs: RenderedChart[] = [];
   const add = async (name: string, spec: Parameters<typeof renderSvg>[0], caption: string, rows: unknown) => {
-    parts.push(figure(name, await renderSvg(spec), caption));
+    const svg = await renderSvg(spec);
+    parts.push(figure(name, svg, caption));
+    svgs.push({ name, svg });
     charts.push(name);
     data[name] = rows;
   };
@@ -294,17 +300,21 @@ export async function runReportHtml(
     data: { runId: s.runId, experiment: d.exp.name, summary: s, charts: data, reactions },
     footer: reportLibraries(),
   });
-  return { html, charts, notes };
+  return { html, charts, notes, svgs };
 }
 
-/** Writes `<dir>/report.html` (or `out`) for the run stored in `dir`. */
-export async function writeRunReport(dir: string, out?: string): Promise<ReportResult> {
+/**
+ * Writes `<dir>/report.html` (or `out`) for the run stored in `dir`; with `svgDir`, also each
+ * chart as `<svgDir>/<run folder name>-<chart>.svg`.
+ */
+export async function writeRunReport(dir: string, out?: string, svgDir?: string): Promise<ReportResult> {
   const d = await loadRun(resolve(dir));
   const reactions = await reactionCurves(d.dir, d.exp, d.summary.runId);
-  const { html, charts, notes } = await runReportHtml(d, reactions);
+  const { html, charts, notes, svgs } = await runReportHtml(d, reactions);
   const file = resolve(out ?? join(dir, "report.html"));
   writeFileSync(file, html);
-  return { file, bytes: Buffer.byteLength(html), charts, notes };
+  const svgFiles = svgDir === undefined ? undefined : writeSvgCharts(svgDir, basename(resolve(dir)), svgs);
+  return { file, bytes: Buffer.byteLength(html), charts, notes, ...(svgFiles ? { svgFiles } : {}) };
 }
 
 /**
@@ -422,8 +432,11 @@ function meanSd(v: readonly number[]): string {
   return `${num(m)} ± ${num(sd, 3)}`;
 }
 
-/** Writes one report comparing the runs stored in `dirs`. */
-export async function writeComparison(dirs: readonly string[], out: string): Promise<ReportResult> {
+/**
+ * Writes one report comparing the runs stored in `dirs`; with `svgDir`, also each chart as
+ * `<svgDir>/<comparison file name without .html>-<chart>.svg`.
+ */
+export async function writeComparison(dirs: readonly string[], out: string, svgDir?: string): Promise<ReportResult> {
   if (dirs.length === 0) throw new ConfigError("compare needs at least one run folder");
   const runs: RunData[] = [];
   // Fewer points per run than a single report: several runs share the page.
@@ -434,8 +447,11 @@ export async function writeComparison(dirs: readonly string[], out: string): Pro
   const charts: string[] = [];
   const parts: string[] = [];
   const data: Record<string, unknown> = {};
+  const svgs: RenderedChart[] = [];
   const add = async (name: string, spec: Parameters<typeof renderSvg>[0], caption: string, rows: unknown) => {
-    parts.push(figure(name, await renderSvg(spec), caption));
+    const svg = await renderSvg(spec);
+    parts.push(figure(name, svg, caption));
+    svgs.push({ name, svg });
     charts.push(name);
     data[name] = rows;
   };
@@ -554,5 +570,6 @@ export async function writeComparison(dirs: readonly string[], out: string): Pro
   });
   const file = resolve(out);
   writeFileSync(file, html);
-  return { file, bytes: Buffer.byteLength(html), charts, notes: [] };
+  const svgFiles = svgDir === undefined ? undefined : writeSvgCharts(svgDir, basename(file).replace(/\.html?$/i, ""), svgs);
+  return { file, bytes: Buffer.byteLength(html), charts, notes: [], ...(svgFiles ? { svgFiles } : {}) };
 }

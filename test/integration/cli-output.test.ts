@@ -8,7 +8,7 @@ import { CLI, killLeftovers, ROOT, spawnCli, writeExperiment } from "../fixtures
 
 afterEach(killLeftovers);
 
-const COMMANDS = ["solve", "run", "report", "compare", "auth", "market", "firm", "conformance"];
+const COMMANDS = ["solve", "run", "evaluate", "report", "compare", "auth", "market", "firm", "conformance"];
 
 const tiny = () =>
   writeExperiment({

@@ -99,6 +99,18 @@ describe("permissions", () => {
     expect(new Set(ids.map((i) => i.inbox)).size).toBe(4);
     const ctde = ids.find((i) => i.name === "firm-reader")!;
     expect(allowed(ctde.permissions.subscribe, runSubjects("r-1").train)).toBe(true);
+    // Under decentralized execution (an evaluation run) the server lets no firm read the training subject.
+    const evaluation = parseExperiment({
+      name: "ids",
+      market: { demand: { kind: "linear", a: 100, b: 1 } },
+      firms: [
+        { id: "a", role: "leader", cost: { kind: "linear", c: 1 }, policy: { kind: "maddpg" } },
+        { id: "b", role: "follower", cost: { kind: "linear", c: 1 }, policy: { kind: "mappo" } },
+      ],
+      training: { schedule: { kind: "evaluation" } },
+    });
+    for (const id of identitiesOf(evaluation, "r-1").filter((i) => i.identity.role === "firm"))
+      expect(allowed(id.permissions.subscribe, runSubjects("r-1").train)).toBe(false);
   });
 });
 

@@ -31,4 +31,10 @@ describe("firm runtime - move requests off the wire", () => {
     ];
     for (const [m, C, want] of cases) expect(moveProblem(good(m), B, C)).toMatch(want);
   });
+
+  it("firm runtime - a move request without names (compact-move) has one row per firm of the tier", () => {
+    const compact = good({ tierFirmIds: [], ownLastQuantity: new Array(3 * B).fill(1) });
+    expect(moveProblem(compact, B, 0, 3)).toBeUndefined();
+    expect(moveProblem(compact, B, 0, 2)).toMatch(/9 own_last_quantity values, want 6/);
+  });
 });

@@ -13,7 +13,8 @@ import { type Phase, phaseAt, phasesOf } from "../../../market/service/schedule.
 import type { Experiment, ResolvedFirm } from "../../../services/config/index.js";
 import { parseExperiment } from "../../../services/config/load.js";
 import type { ExperimentInput } from "../../../services/config/schema.js";
-import type { ActContext, Policy, RunView } from "../../../agents/policy.js";
+import type { ActContext, Policy, RunView, TrainingView } from "../../../agents/policy.js";
+import { receivesTrainingInfo } from "../../../services/config/index.js";
 import { OBSERVATION_COLUMNS as ALL_COLUMNS } from "../../../services/bus/index.js";
 
 export const OBSERVATION_COLUMNS = [...ALL_COLUMNS];
@@ -189,6 +190,23 @@ export class Harness {
         allQuantities: q.slice(),
       });
     }
+    // CTDE learners then get the round's training information, as the market publishes it (never
+    // in an evaluation run).
+    const info: TrainingView = {
+      round: r,
+      episode: Math.floor(r / T),
+      step,
+      episodeEnd: step === T - 1,
+      firmIds: exp.firms.map((f) => f.id),
+      observation: obs,
+      nextObservation: obs,
+      quantities: q.slice(),
+      profits: res.profits.slice(),
+      marginalCosts: res.marginalCosts.slice(),
+      prices: res.prices.slice(),
+    };
+    for (const [k, f] of exp.firms.entries())
+      if (receivesTrainingInfo(f.policy.kind, exp.training.schedule)) await this.policies[k]?.observeTraining?.(info);
     this.round++;
     return { round: r, phase: p.name, quantities: q, profits: res.profits.slice(), prices: res.prices.slice() };
   }

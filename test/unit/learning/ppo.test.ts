@@ -192,5 +192,5 @@ describe("ppo objectives", () => {
     } finally {
       await h.close();
     }
-  }, 60_000);
+  }, 180_000);
 });
