@@ -70,7 +70,10 @@ export interface TrainingView {
   episodeEnd: boolean;
   /** The run's firms in wire order (sorted by id), as in RunView.firms. */
   firmIds: string[];
-  /** Row-major B x observationColumns.length: the state before and after the round. */
+  /**
+   * Row-major B x observationColumns.length: the state before the round and the one the next round
+   * starts from (after an episode's last round: the next episode's initial state).
+   */
   observation: Float64Array;
   nextObservation: Float64Array;
   /** Firm-major F x B. */

@@ -3,7 +3,8 @@
  * own process, JetStream recording on) at B = 1 and B = 1024, next to the messaging floor measured
  * in the same run on the same nats-server; PPO training throughput at B = 4096 against raw TF.js
  * (bench/training.ts) and in a run, with the acting thread's wait; the economics kernels
- * (bench/economics.ts). Figures are printed and written to BENCHMARKS.md.
+ * (bench/economics.ts); rounds/s and the market's CPU per round at 10 to 1000 firms (bench/scale.ts).
+ * Figures are printed and written to BENCHMARKS.md.
  */
 import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -18,6 +19,7 @@ import { startNatsServer } from "../services/launcher/nats-server.js";
 import { readStats } from "../services/report/record.js";
 import { economicsSection } from "./economics.js";
 import { reportSection } from "./report.js";
+import { scaleSection } from "./scale.js";
 import { measureTraining } from "./training.js";
 
 const here = fileURLToPath(new URL(".", import.meta.url));
@@ -233,7 +235,8 @@ function updateReport(file: string, fresh: string[], sections: Set<string>): str
     return { head: parts[0] ?? "", rest: parts.slice(1) };
   };
   const now = split(fresh.join("\n"));
-  if (sections.has("rounds") && sections.has("training") && sections.has("economics") && sections.has("report")) return `${fresh.join("\n")}\n`;
+  if (sections.has("rounds") && sections.has("training") && sections.has("economics") && sections.has("report") && sections.has("scale"))
+    return `${fresh.join("\n")}\n`;
   const old = existsSync(file) ? split(readFileSync(file, "utf8").trimEnd()) : { head: "# Benchmarks\n", rest: [] };
   const key = (part: string) => part.split(/[\s(]/, 2)[1] ?? "";
   const head = sections.has("rounds") ? now.head : old.head;
@@ -251,9 +254,9 @@ const log = (s: string) => {
   lines.push(s);
 };
 try {
-  // BENCH_SECTIONS=training (or rounds, economics, report, comma-separated) measures only those and
+  // BENCH_SECTIONS=training (or rounds, economics, report, scale, comma-separated) measures only those and
   // replaces only their sections of BENCHMARKS.md.
-  const sections = new Set((process.env.BENCH_SECTIONS ?? "rounds,training,economics,report").split(",").map((x) => x.trim()));
+  const sections = new Set((process.env.BENCH_SECTIONS ?? "rounds,training,economics,report,scale").split(",").map((x) => x.trim()));
   if (sections.has("rounds")) {
     const r1 = Number(process.env.BENCH_ROUNDS_B1 ?? 30000);
     const r1024 = Number(process.env.BENCH_ROUNDS_B1024 ?? 30000);
@@ -319,6 +322,7 @@ try {
   if (sections.has("training")) for (const l of await trainingSection(nats.url)) log(l);
   if (sections.has("economics")) for (const l of economicsSection()) log(l);
   if (sections.has("report")) for (const l of await reportSection()) log(l);
+  if (sections.has("scale")) for (const l of await scaleSection(nats.url, nats.process.pid)) log(l);
   const file = join(ROOT, "BENCHMARKS.md");
   writeFileSync(file, updateReport(file, lines, sections));
 } finally {

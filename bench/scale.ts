@@ -3,12 +3,14 @@
  * fixed-quantity followers, B = 16, one-round episodes, JetStream recording on). The firms run in
  * `stackelberg firm` host processes (several firms each, as `stackelberg run` packs them); the
  * market runs in this process, so its CPU per round is `process.cpuUsage()` over the rounds after
- * the warm-up (this process does nothing else meanwhile). `scaleSection(url)` returns the
+ * the warm-up (this process does nothing else meanwhile); the firm hosts' and nats-server's CPU
+ * come from /proc. Each size is measured twice, back to back: with compact move requests (what
+ * the framework does) and with named ones (the baseline: every move request names its tier's firms). `scaleSection(url)` returns the
  * BENCHMARKS.md section; run this file alone (`node dist/bench/scale.js`) to print just that
  * section (it starts its own nats-server).
  */
-import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { execFileSync, spawn } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
@@ -33,8 +35,34 @@ export interface ScalePoint {
   roundsPerSecond: number;
   /** The market process's CPU (user + system) per round after the warm-up, in ms. */
   marketCpuMs: number;
+  /**
+   * CPU per round of every process of the run (market, firm hosts, nats-server), in ms; from
+   * /proc, undefined elsewhere. Unlike wall time it does not grow with other load on the machine.
+   */
+  totalCpuMs: number | undefined;
   /** Rounds in which some firm was absent (must be 0: every firm acts every round). */
   absences: number;
+}
+
+/** Clock ticks per second of /proc's CPU times. */
+const ticks = (() => {
+  try {
+    return Number(execFileSync("getconf", ["CLK_TCK"]).toString().trim()) || 100;
+  } catch {
+    return 100;
+  }
+})();
+
+/** CPU time (user + system) of process `pid` so far in ms, from /proc; undefined without it. */
+function procCpuMs(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return ((Number(f[11]) + Number(f[12])) * 1000) / ticks;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Rounds measured at `firms` firms: enough for a few seconds of play at each size. */
@@ -43,8 +71,11 @@ function roundsFor(firms: number): number {
   return Math.max(150, Math.round(scale / firms));
 }
 
-/** Runs 1 leader + (firms - 1) fixed followers over `hosts` firm processes; the market in this process. */
-export async function measureScale(url: string, firms: number, hosts: number, B = 16): Promise<ScalePoint> {
+/**
+ * Runs 1 leader + (firms - 1) fixed followers over `hosts` firm processes, the market in this
+ * process; `named`: move requests name every firm (the baseline, see MarketServiceOptions.alwaysNameFirms).
+ */
+export async function measureScale(url: string, firms: number, hosts: number, B = 16, named = false, serverPid?: number): Promise<ScalePoint> {
   const rounds = roundsFor(firms);
   const warmup = Math.floor(rounds / 3);
   const dir = mkdtempSync(join(tmpdir(), "stk-bench-scale-"));
@@ -64,7 +95,7 @@ export async function measureScale(url: string, firms: number, hosts: number, B 
     }),
   );
   const exp = loadExperiment(file);
-  const runId = `bench-scale-${firms}-${process.pid}`;
+  const runId = `bench-scale-${firms}-${named ? "named" : "compact"}-${process.pid}`;
   const flags = { nats: url, insecure: true };
   const log = pino({ level: "silent" });
   const bus = await connectAs(flags, runId, { role: "market" }, `stk-market-${runId}`, log);
@@ -72,18 +103,24 @@ export async function measureScale(url: string, firms: number, hosts: number, B 
   try {
     const jsm = await bus.jetstreamManager();
     await ensureRecordStream(jsm, runId);
-    let mark: { cpu: NodeJS.CpuUsage; t: number } | undefined;
-    let end: { cpu: NodeJS.CpuUsage; t: number } | undefined;
+    let mark: { cpu: NodeJS.CpuUsage; t: number; others: number | undefined } | undefined;
+    let end: { cpu: NodeJS.CpuUsage; t: number; others: number | undefined } | undefined;
+    // The firm hosts' and the server's CPU so far (undefined when some figure is missing).
+    const others = () => {
+      const xs = [...procs.map((p) => procCpuMs(p.pid)), procCpuMs(serverPid)];
+      return xs.some((x) => x === undefined) ? undefined : xs.reduce<number>((a, x) => a + (x as number), 0);
+    };
     let absences = 0;
     const market = new MarketService({
       bus,
       experiment: exp,
       runId,
       logger: log,
+      alwaysNameFirms: named,
       onCleared: (r) => {
         if ((r.outcome.absent ?? []).some(Boolean)) absences++;
-        if (r.round === warmup) mark = { cpu: process.cpuUsage(), t: performance.now() };
-        if (r.round === rounds - 1) end = { cpu: process.cpuUsage(), t: performance.now() };
+        if (r.round === warmup) mark = { cpu: process.cpuUsage(), t: performance.now(), others: others() };
+        if (r.round === rounds - 1) end = { cpu: process.cpuUsage(), t: performance.now(), others: others() };
       },
     });
     const done = market.run();
@@ -123,6 +160,7 @@ export async function measureScale(url: string, firms: number, hosts: number, B 
       warmup,
       roundsPerSecond: n / ((end.t - mark.t) / 1000),
       marketCpuMs: cpuMs / n,
+      totalCpuMs: end.others !== undefined && mark.others !== undefined ? (cpuMs + end.others - mark.others) / n : undefined,
       absences,
     };
   } finally {
@@ -137,44 +175,61 @@ function exponent(a: ScalePoint, b: ScalePoint, cost: (p: ScalePoint) => number)
   return Math.log(cost(b) / cost(a)) / Math.log(b.firms / a.firms);
 }
 
-/** The BENCHMARKS.md section on scale (runs on `url`, a server without auth). */
-export async function scaleSection(url: string): Promise<string[]> {
+/** The BENCHMARKS.md section on scale (runs on `url`, a server without auth, whose process is `serverPid`). */
+export async function scaleSection(url: string, serverPid?: number): Promise<string[]> {
   const sizes = (process.env.BENCH_SCALE_FIRMS ?? "10,50,200,1000").split(",").map(Number);
   const hosts = Number(process.env.BENCH_SCALE_HOSTS ?? 4);
-  const points: ScalePoint[] = [];
+  const compact: ScalePoint[] = [];
+  const named: ScalePoint[] = [];
   for (const f of sizes) {
-    const p = await measureScale(url, f, Math.min(hosts, f));
-    process.stdout.write(`scale ${f} firms: ${JSON.stringify(p)}\n`);
-    points.push(p);
+    // Back to back at each size: this machine's speed drifts over minutes.
+    const c = await measureScale(url, f, Math.min(hosts, f), 16, false, serverPid);
+    const n = await measureScale(url, f, Math.min(hosts, f), 16, true, serverPid);
+    process.stdout.write(`scale ${f} firms: compact ${JSON.stringify(c)}; named ${JSON.stringify(n)}\n`);
+    compact.push(c);
+    named.push(n);
   }
   const wall = (p: ScalePoint) => 1000 / p.roundsPerSecond;
+  const cpu = (p: ScalePoint) => p.marketCpuMs;
+  const all = (p: ScalePoint) => p.totalCpuMs ?? Number.NaN;
+  const ms = (v: number) => (Number.isFinite(v) ? v.toFixed(2) : "-");
   const out: string[] = [];
   out.push(`\n## Scale (1 leader + fixed followers, B = 16)\n`);
   out.push(
-    `Rounds/s and the market's CPU per round against the number of firms: 1 leader and fixed-quantity followers, B = 16, one-round episodes, JetStream recording on, the firms packed into ${hosts} \`stackelberg firm\` host processes, the market in the benchmark's process (its CPU per round is \`process.cpuUsage()\` over the rounds after the first third), nats-server without auth, all on the same ${cpus().length} cores. Growth exponent: ln(cost ratio) / ln(firm ratio) between consecutive sizes (1 = linear in the number of firms, 2 = quadratic); the wall-clock cost per round also includes the firm hosts and nats-server, which share the cores.\n`,
+    `Rounds/s and CPU per round against the number of firms: 1 leader and fixed-quantity followers, B = 16, one-round episodes, JetStream recording on, the firms packed into ${hosts} \`stackelberg firm\` host processes (as \`stackelberg run\` packs them), the market in the benchmark's process, nats-server without auth, all on the same ${cpus().length} cores (shared with other work: wall time per round grows with that load, CPU time much less). Market CPU: \`process.cpuUsage()\` of the market's process; all processes: that plus the firm hosts' and nats-server's CPU from /proc; both per round over the rounds after the first third. **compact**: what the framework does (every firm announces \`compact-move\`, so move requests carry no firm ids); **named** (baseline, measured back to back with it): the market names every firm of the tier in each move request, as it must for a client without \`compact-move\`, so each of F firms decodes F ids a round. Growth exponent: ln(cost ratio) / ln(firm ratio) between consecutive sizes (1 = linear in the number of firms, 2 = quadratic).\n`,
   );
-  out.push("| firms | host processes | rounds (warm-up) | rounds/s | ms per round | market CPU ms per round | exponent: market CPU | exponent: ms per round | rounds with an absent firm |");
-  out.push("|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
-  points.forEach((p, i) => {
-    const prev = points[i - 1];
-    const e = (cost: (q: ScalePoint) => number) => (prev ? exponent(prev, p, cost).toFixed(2) : "-");
+  out.push(
+    "| firms | rounds (warm-up) | rounds/s | wall ms per round | market CPU ms per round | all processes' CPU ms per round | exponent: market CPU | exponent: all CPU | exponent: wall | named: rounds/s | named: all CPU ms per round | named exponent: all CPU | rounds with an absent firm |",
+  );
+  out.push("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+  compact.forEach((p, i) => {
+    const n = named[i] as ScalePoint;
+    const e = (xs: ScalePoint[], cost: (q: ScalePoint) => number) => {
+      const prev = xs[i - 1];
+      const v = prev ? exponent(prev, xs[i] as ScalePoint, cost) : Number.NaN;
+      return Number.isFinite(v) ? v.toFixed(2) : "-";
+    };
     out.push(
-      `| ${p.firms} | ${p.hosts} | ${p.rounds} (${p.warmup}) | ${p.roundsPerSecond.toFixed(1)} | ${wall(p).toFixed(2)} | ${p.marketCpuMs.toFixed(3)} | ${e((q) => q.marketCpuMs)} | ${e(wall)} | ${p.absences} |`,
+      `| ${p.firms} | ${p.rounds} (${p.warmup}) | ${p.roundsPerSecond.toFixed(1)} | ${ms(wall(p))} | ${cpu(p).toFixed(3)} | ${ms(all(p))} | ${e(compact, cpu)} | ${e(compact, all)} | ${e(compact, wall)} | ${n.roundsPerSecond.toFixed(1)} | ${ms(all(n))} | ${e(named, all)} | ${p.absences + n.absences} |`,
     );
   });
-  const first = points[0];
-  const last = points[points.length - 1];
-  if (first && last && first !== last)
+  const first = compact[0];
+  const last = compact[compact.length - 1];
+  const lastNamed = named[named.length - 1];
+  if (first && last && lastNamed && first !== last) {
+    const x = (cost: (q: ScalePoint) => number, a: ScalePoint, b: ScalePoint) =>
+      `x${(cost(b) / cost(a)).toFixed(1)} (exponent ${exponent(a, b, cost).toFixed(2)})`;
     out.push(
-      `\nFrom ${first.firms} to ${last.firms} firms (x${(last.firms / first.firms).toFixed(0)}): market CPU per round x${(last.marketCpuMs / first.marketCpuMs).toFixed(1)} (exponent ${exponent(first, last, (q) => q.marketCpuMs).toFixed(2)}), wall time per round x${(wall(last) / wall(first)).toFixed(1)} (exponent ${exponent(first, last, wall).toFixed(2)}).`,
+      `\nFrom ${first.firms} to ${last.firms} firms (x${(last.firms / first.firms).toFixed(0)}), compact: market CPU per round ${x(cpu, first, last)}, all processes' CPU per round ${x(all, first, last)}, wall time per round ${x(wall, first, last)}. At ${last.firms} firms the named baseline costs ${(all(lastNamed) / all(last)).toFixed(1)}x the CPU per round of compact move requests and runs at ${(lastNamed.roundsPerSecond / last.roundsPerSecond).toFixed(2)}x their rounds/s.`,
     );
+  }
   return out;
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
   const nats = await startNatsServer();
   try {
-    process.stdout.write(`${(await scaleSection(nats.url)).join("\n")}\n`);
+    process.stdout.write(`${(await scaleSection(nats.url, nats.process.pid)).join("\n")}\n`);
   } finally {
     await nats.stop();
   }

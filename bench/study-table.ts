@@ -132,7 +132,11 @@ export function markdownTable(rows: readonly StudyRow[]): string {
   ];
   for (const r of rows) {
     const firms = r.firms
-      .map((f) => `${f.id}: **${f2(f.learned)}** (${f2(f.stackelberg)} / ${f2(f.cournot)} / ${f2(f.collusive)})`)
+      .map((f) => {
+        // A dynamic reference (a path over the episode's steps): its mean beside the stage-game concepts.
+        const path = r.referenceKind === "stage-equilibrium" ? "" : `path ${f2(f.reference)}; `;
+        return `${f.id}: **${f2(f.learned)}** (${path}${f2(f.stackelberg)} / ${f2(f.cournot)} / ${f2(f.collusive)})`;
+      })
       .join("<br>");
     const ref = r.referenceKind === "stage-equilibrium" ? "" : ` (${r.referenceKind})`;
     out.push(

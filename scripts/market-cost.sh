@@ -37,6 +37,7 @@ cpu() {
   experiment "$1" "$2" "$3" > "$d/exp.yaml"
   port=$(node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')
   $CLI auth "$d/exp.yaml" --out "$d/auth" --run cost --listen "127.0.0.1:$port" --store "$d/store" > /dev/null
+  : > "$d/nats.log"
   "$NATS" -c "$d/auth/server.conf" 2> "$d/nats.log" &
   server=$!
   until grep -q "Server is ready" "$d/nats.log"; do sleep 0.1; done

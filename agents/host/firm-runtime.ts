@@ -430,7 +430,10 @@ export class FirmRuntime {
     const t = this.decoded("TrainingInfo", () => decode.training(data));
     if (!t) return;
     const round = Number(t.round ?? 0);
-    if (round <= this.lastTrained) return;
+    // The market publishes a round's training information right after its outcome, on the same
+    // connection: only the round just observed is taken (a repeat, an out-of-order or a forged
+    // far-future round is dropped without moving anything).
+    if (round !== this.lastObserved || round <= this.lastTrained) return;
     const ids = this.view.firms.map((f) => f.id);
     const problem = trainingProblem(t, this.view.batch, this.view.observationColumns.length, ids);
     if (problem) {

@@ -27,3 +27,45 @@ export function writePeerInputs(info: TrainingView, peers: readonly number[], B:
   let k = offset;
   for (const f of peers) out[k++] = (2 * (info.quantities[f * B + i] as number)) / quantityMax - 1;
 }
+
+/**
+ * A round's experience waiting for its training information: the outcome (the reward) arrives
+ * first, then the market's TrainingInfo of the same round (published after it on the same
+ * connection; the firm runtime hands over only the one of the round it last observed). A round
+ * whose information never comes (lost in a reconnect gap) is dropped at the next act or phase end
+ * and counted; the first such loss is logged.
+ */
+export class TrainingJoin<T> {
+  private waiting: { round: number; payload: T } | undefined;
+  /** Rounds dropped because their training information never came. */
+  missing = 0;
+
+  constructor(private readonly warn?: (missing: number) => void) {}
+
+  /** Holds `payload` of `round` until its training information arrives. */
+  expect(round: number, payload: T): void {
+    if (this.waiting) this.dropped();
+    this.waiting = { round, payload };
+  }
+
+  /** The payload waiting for `round`'s information, or undefined (none waiting, or another round). */
+  complete(round: number): T | undefined {
+    const w = this.waiting;
+    if (w === undefined || w.round !== round) return undefined;
+    this.waiting = undefined;
+    return w.payload;
+  }
+
+  /** Drops a payload still waiting (its information never came); true when there was one. */
+  dropStale(): boolean {
+    if (!this.waiting) return false;
+    this.waiting = undefined;
+    this.dropped();
+    return true;
+  }
+
+  private dropped(): void {
+    this.missing++;
+    if (this.missing === 1 || this.missing % 1000 === 0) this.warn?.(this.missing);
+  }
+}

@@ -22,7 +22,7 @@ export {
   type WorkerRequest,
   type WorkerResponse,
 } from "./messages.js";
-export { criticPeers, writePeerInputs } from "./ctde.js";
+export { criticPeers, TrainingJoin, writePeerInputs } from "./ctde.js";
 export { Mlp, type MlpShape } from "./mlp.js";
 export { NeuralPolicy } from "./neural-policy.js";
 export { anneal, type LearnerOptions, learnerOptions, trainingRoundsOf } from "./options.js";

@@ -4,7 +4,7 @@
  * will train (exploration is annealed over them).
  */
 import type { Logger } from "pino";
-import { phasesOf } from "../../market/service/schedule.js";
+import { phasesOf } from "../../services/config/phases.js";
 import type { Experiment, ResolvedFirm } from "../../services/config/index.js";
 import type { BackendPreference } from "./backend.js";
 import type { TrainerHost } from "./host.js";

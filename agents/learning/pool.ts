@@ -4,8 +4,9 @@
  *
  * A Trainer keeps its state between tasks, so each firm's requests go to one thread (its lane); a
  * process with several firms spreads them over at most `threads` lanes (default: one per core but
- * the acting thread's, at least one), the least-used lane first. A lane runs one task at a time;
- * the firms on it take turns. Lanes close with their last firm.
+ * the acting thread's, at least one; `stackelberg run` divides the cores among its firm hosts),
+ * the least-used lane first. A lane runs one task at a time; the firms on it take turns. Lanes
+ * close with their last firm.
  */
 import { existsSync } from "node:fs";
 import { availableParallelism } from "node:os";
@@ -34,9 +35,19 @@ export interface KeyedRequest {
   req: WorkerRequest;
 }
 
-/** The default number of training threads of one process: the cores but one (acting and I/O), at least one. */
-export function defaultTrainingThreads(): number {
-  return Math.max(1, availableParallelism() - 1);
+/** The environment variable that sets a process's training threads (`stackelberg run` sets it for its firm hosts). */
+export const TRAINING_THREADS_ENV = "STACKELBERG_TRAINING_THREADS";
+
+/**
+ * The default number of training threads of one process: $STACKELBERG_TRAINING_THREADS, else the
+ * cores but one (acting and I/O), at least one.
+ */
+export function defaultTrainingThreads(env: NodeJS.ProcessEnv = process.env): number {
+  const v = env[TRAINING_THREADS_ENV];
+  if (v === undefined || v === "") return Math.max(1, availableParallelism() - 1);
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new RuntimeFailure(`${TRAINING_THREADS_ENV} must be a positive integer (got "${v}")`);
+  return n;
 }
 
 export interface TrainingPoolOptions {

@@ -18,7 +18,7 @@ import { rewardScale } from "../learning/features.js";
 import type { DdpgSpec, ExperienceBatch } from "../learning/messages.js";
 import { NeuralPolicy } from "../learning/neural-policy.js";
 import { anneal, type LearnerOptions } from "../learning/options.js";
-import { criticPeers, writePeerInputs } from "../learning/ctde.js";
+import { criticPeers, TrainingJoin, writePeerInputs } from "../learning/ctde.js";
 import type { ActContext, OutcomeView, RunView, TrainingView } from "../policy.js";
 
 export type DdpgConfig = Extract<PolicyConfig, { kind: "ddpg" | "maddpg" }>;
@@ -41,10 +41,10 @@ export class DdpgPolicy extends NeuralPolicy {
   private readonly centralized: boolean;
   /** Indices (in run.firms) of the firms whose quantities a centralized critic sees. */
   private readonly peers: number[];
-  /** MADDPG: a rewarded round waiting for its training information. */
-  private awaiting: { round: number; p: { x: Float32Array; a: Float32Array; version: number }; r: Float32Array; episodeEnd: boolean } | undefined;
-  /** MADDPG rounds dropped because their training information never came. */
-  private missingTraining = 0;
+  /** MADDPG: rewarded rounds waiting for their training information. */
+  private readonly joint = new TrainingJoin<{ p: { x: Float32Array; a: Float32Array; version: number }; r: Float32Array; episodeEnd: boolean }>((n) =>
+    this.log?.warn({ missing: n }, "rounds without the market's training information: not trained on (is the training subject subscribed?)"),
+  );
   /** This round's input and action, between act() and observe(). */
   private pending: { x: Float32Array; a: Float32Array; version: number } | undefined;
   /** Valuation: the previous round's step, waiting for its successor state. */
@@ -99,12 +99,9 @@ export class DdpgPolicy extends NeuralPolicy {
     const B = this.B;
     const qMax = this.run.quantityMax;
     this.pending = undefined;
-    if (this.awaiting) {
-      // Its training information never came (lost in a reconnect): the round cannot be learned from.
-      this.awaiting = undefined;
-      this.missingTraining++;
-      this.prev = undefined;
-    }
+    // A round whose training information never came cannot be learned from; the open valuation
+    // transition chain breaks there.
+    if (this.joint.dropStale()) this.prev = undefined;
     if (this.exploring) return this.uniformActions();
     const x = this.features.build(ctx, new Float32Array(B * this.dA));
     const mu = this.actorMeans(x);
@@ -133,20 +130,19 @@ export class DdpgPolicy extends NeuralPolicy {
     }
     const r = new Float32Array(this.B);
     for (let i = 0; i < this.B; i++) r[i] = (o.profit[i] ?? 0) / this.rScale;
-    if (this.centralized) this.awaiting = { round: o.round, p, r, episodeEnd: o.episodeEnd };
+    if (this.centralized) this.joint.expect(o.round, { p, r, episodeEnd: o.episodeEnd });
     else this.complete(p, r, o.episodeEnd, undefined);
   }
 
   /** MADDPG: the round's joint information completes the critic's input of its transition. */
   observeTraining(t: TrainingView): void {
-    const w = this.awaiting;
-    if (!this.centralized || w === undefined || w.round !== t.round) return;
-    this.awaiting = undefined;
+    const w = this.joint.complete(t.round);
+    if (w === undefined) return;
     this.complete(w.p, w.r, w.episodeEnd, t);
   }
 
   metrics(): Record<string, number> {
-    return { ...super.metrics(), ...(this.centralized ? { missingTrainingInfo: this.missingTraining } : {}) };
+    return { ...super.metrics(), ...(this.centralized ? { missingTrainingInfo: this.joint.missing } : {}) };
   }
 
   private complete(p: { x: Float32Array; a: Float32Array; version: number }, r: Float32Array, episodeEnd: boolean, t: TrainingView | undefined): void {
@@ -194,7 +190,7 @@ export class DdpgPolicy extends NeuralPolicy {
     // Transitions go to the trainer as they complete; a phase end only drops the open one.
     if (phaseEnd) {
       this.prev = undefined;
-      this.awaiting = undefined;
+      this.joint.dropStale();
     }
   }
 }

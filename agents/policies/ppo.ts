@@ -18,7 +18,7 @@ import { rewardScale } from "../learning/features.js";
 import type { PpoSpec } from "../learning/messages.js";
 import { NeuralPolicy } from "../learning/neural-policy.js";
 import { anneal, type LearnerOptions } from "../learning/options.js";
-import { criticPeers, writePeerInputs } from "../learning/ctde.js";
+import { criticPeers, TrainingJoin, writePeerInputs } from "../learning/ctde.js";
 import type { ActContext, OutcomeView, RunView, TrainingView } from "../policy.js";
 
 export type PpoConfig = Extract<PolicyConfig, { kind: "ppo" | "mappo" }>;
@@ -33,10 +33,10 @@ export class PpoPolicy extends NeuralPolicy {
   private readonly centralized: boolean;
   /** Indices in run.firms of the firms whose same-round quantities MAPPO's critic sees. */
   private readonly peers: number[];
-  /** MAPPO: a rewarded row waiting for its round's training information. */
-  private awaiting: { round: number; row: Float32Array; version: number; done: number } | undefined;
-  /** MAPPO rows dropped because their round's training information never came. */
-  private missingTraining = 0;
+  /** MAPPO: rewarded rows waiting for their round's training information. */
+  private readonly joint = new TrainingJoin<{ row: Float32Array; version: number; done: number }>((n) =>
+    this.log?.warn({ missing: n }, "rounds without the market's training information: not trained on (is the training subject subscribed?)"),
+  );
   private readonly x: Float32Array;
   /** The row being filled between act() and observe(), and the acting weights' version that made it. */
   private pending: Float32Array | undefined;
@@ -98,7 +98,7 @@ export class PpoPolicy extends NeuralPolicy {
     const { B, dA, dC, S } = this;
     const qMax = this.run.quantityMax;
     this.pending = undefined;
-    if (this.awaiting) this.dropAwaiting();
+    if (this.joint.dropStale()) this.dropEpisode();
     if (this.exploring) return this.uniformActions();
     const x = this.features.build(ctx, this.x);
     const means = this.actorMeans(x);
@@ -172,22 +172,21 @@ export class PpoPolicy extends NeuralPolicy {
       row[k + 2] = (o.profit[i] ?? 0) / this.rScale;
       row[k + 3] = done;
     }
-    if (this.centralized) this.awaiting = { round: o.round, row, version: this.pendingVersion, done };
+    if (this.centralized) this.joint.expect(o.round, { row, version: this.pendingVersion, done });
     else this.commit(row, this.pendingVersion, done);
   }
 
   /** MAPPO: the round's joint information completes the critic's input of its row. */
   observeTraining(t: TrainingView): void {
-    const a = this.awaiting;
-    if (!this.centralized || a === undefined || a.round !== t.round) return;
-    this.awaiting = undefined;
+    const a = this.joint.complete(t.round);
+    if (a === undefined) return;
     const { B, dA, S } = this;
     for (let i = 0; i < B; i++) writePeerInputs(t, this.peers, B, i, this.run.quantityMax, a.row, i * S + 2 * dA);
     this.commit(a.row, a.version, a.done);
   }
 
   metrics(): Record<string, number> {
-    return { ...super.metrics(), ...(this.centralized ? { missingTrainingInfo: this.missingTraining } : {}) };
+    return { ...super.metrics(), ...(this.centralized ? { missingTrainingInfo: this.joint.missing } : {}) };
   }
 
   private commit(row: Float32Array, version: number, done: number): void {
@@ -196,13 +195,6 @@ export class PpoPolicy extends NeuralPolicy {
     this.trainedRounds++;
     if (done === 1) this.episodeStart = this.rows.length;
     if (this.rows.length >= this.cfg.horizon && this.episodeStart === this.rows.length) this.flush(false);
-  }
-
-  /** A MAPPO row whose training information never came (lost in a reconnect): it cannot be trained on. */
-  private dropAwaiting(): void {
-    this.awaiting = undefined;
-    this.missingTraining++;
-    this.dropEpisode();
   }
 
   /** Drops the unfinished episode (valuation; with the profit objective every round is its own). */
@@ -214,7 +206,7 @@ export class PpoPolicy extends NeuralPolicy {
 
   protected flush(phaseEnd: boolean): void {
     // Only whole episodes are trained on; a phase end drops the unfinished one.
-    if (phaseEnd && this.awaiting) this.dropAwaiting();
+    if (phaseEnd && this.joint.dropStale()) this.dropEpisode();
     const complete = this.episodeStart;
     const rows = this.rows.slice(0, complete);
     const versions = this.versions.slice(0, complete);

@@ -48,7 +48,7 @@ import { observationColumns, runParams } from "./params.js";
 import { Budget } from "./budget.js";
 import { RoundRecorder, type StreamState } from "./recorder.js";
 import { type Decision, RoundMachine } from "./round-machine.js";
-import { type Phase, phaseAt, phasesOf } from "./schedule.js";
+import { type Phase, phaseAt, phasesOf } from "../../services/config/phases.js";
 
 /** A cleared round as the service saw it (for in-process observers and tests). */
 export interface ClearedRound {
@@ -79,6 +79,11 @@ export interface MarketServiceOptions {
    * between outcomes and their stats) get their stats published again.
    */
   resumeStatsRounds?: ReadonlySet<number>;
+  /**
+   * Name every firm in each move request even when all of a tier announced compact-move, as for a
+   * client without it (the scale benchmark's baseline).
+   */
+  alwaysNameFirms?: boolean;
   /**
    * The record stream's state now (outcomes held, last sequence): lets the market repair the record
    * after a lost connection (RoundRecorder.resync). The market CLI reads it with JetStream.
@@ -333,6 +338,9 @@ export class MarketService {
     // A firm that registers again while its tier waits for it (it restarted, or its connection
     // came back) may have missed the move request: it gets it again.
     const index = this.machine.indexOf(firmId);
+    // It may also have missed the announcement of the phase in force (a policy starts out training):
+    // announce it again (a repeat changes nothing for the firms that have it).
+    if (!reg.preparing && this.started && this.currentPhase) this.announcePhase(this.machine.currentRound);
     if (!reg.preparing && this.started && !this.offline && index !== undefined && this.machine.unanswered().includes(index))
       this.resendMove([index]);
     if (!this.started && this.machine.allRegistered()) {
@@ -340,6 +348,23 @@ export class MarketService {
       // Let the reply reach the firm before the first move request.
       setTimeout(() => this.beginRun(), 20);
     }
+  }
+
+  /** Publishes the phase in force (PHASE_CHANGE): which firms train and which explore. */
+  private announcePhase(round: number): void {
+    const phase = this.currentPhase;
+    if (!phase) return;
+    this.bus.publish(
+      this.subj.control,
+      encode.control({
+        runId: this.subj.run,
+        kind: ControlKind.PHASE_CHANGE,
+        round,
+        phase: phase.name,
+        trainingFirmIds: phase.training,
+        exploringFirmIds: phase.exploring,
+      }),
+    );
   }
 
   private beginRun(): void {
@@ -402,17 +427,7 @@ export class MarketService {
     const phase = phaseAt(this.phases, round);
     if (phase !== this.currentPhase) {
       this.currentPhase = phase;
-      this.bus.publish(
-        this.subj.control,
-        encode.control({
-          runId: this.subj.run,
-          kind: ControlKind.PHASE_CHANGE,
-          round,
-          phase: phase.name,
-          trainingFirmIds: phase.training,
-          exploringFirmIds: phase.exploring,
-        }),
-      );
+      this.announcePhase(round);
       this.log.info({ round, phase: phase.name }, "training phase");
     }
     this.buildObservation(round);
@@ -591,7 +606,7 @@ export class MarketService {
    */
   private namesOf(d: Extract<Decision, { kind: "open-tier" }>): string[] {
     const all = this.tierIds[d.tier] ?? [];
-    if (d.firmIndexes.length === all.length && (this.namesNeeded[d.tier]?.size ?? 1) === 0) return [];
+    if (d.firmIndexes.length === all.length && (this.namesNeeded[d.tier]?.size ?? 1) === 0 && !this.opts.alwaysNameFirms) return [];
     return d.firmIndexes.length === all.length ? all : d.firmIndexes.map((i) => this.exp.firms[i]!.id);
   }
 

@@ -235,7 +235,17 @@ export class RoundRecorder {
    * order, the outcomes the stream lacks and the stats that failed, re-bases the count on the
    * stream's state and publishes the waiting stats. Returns how many outcomes were published again.
    */
-  async resync(): Promise<number> {
+  resync(): Promise<number> {
+    // One repair at a time (the market's and a final flush's may meet).
+    this.resyncing ??= this.repair().finally(() => {
+      this.resyncing = undefined;
+    });
+    return this.resyncing;
+  }
+
+  private resyncing: Promise<number> | undefined;
+
+  private async repair(): Promise<number> {
     const state = this.o.recordState;
     this.suspend();
     if (!state) {
@@ -301,8 +311,13 @@ export class RoundRecorder {
 
   /** Publishes what is buffered and waits for every ack; throws if any record failed. */
   async flush(): Promise<void> {
-    this.publish();
-    while (this.inflight.size > 0) await Promise.all([...this.inflight]);
-    this.check();
+    for (;;) {
+      this.publish();
+      while (this.inflight.size > 0) await Promise.all([...this.inflight]);
+      this.check();
+      if (!this.suspended) return;
+      // A doubt raised by the last acks (or a connection lost at the end): repair before the run ends.
+      await this.resync();
+    }
   }
 }

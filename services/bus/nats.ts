@@ -52,6 +52,9 @@ export class NatsBus implements Bus {
         name: opts.name,
         maxReconnectAttempts: -1,
         reconnectTimeWait: 250,
+        // A server that vanishes without closing the socket (a host or network lost, not a process
+        // killed) is noticed after two unanswered pings: about 40 s, not nats.js's default 4 min.
+        pingInterval: 20_000,
         timeout: opts.connectTimeoutMs ?? 20_000,
         ...(opts.authenticator ? { authenticator: opts.authenticator } : {}),
         ...(opts.inboxPrefix ? { inboxPrefix: opts.inboxPrefix } : {}),

@@ -72,8 +72,11 @@ export const MESSAGE_RULES = {
  * own_marginal_cost is its position there). The market leaves the list out of a tier's move
  * requests once every firm of the tier has announced this: otherwise each of F firms would decode
  * F ids every round (O(F^2) a round across the run).
+ *
+ * `ctde`: the firm learns from the market's training subject (a centralized critic); informational,
+ * the server's permissions decide who may read that subject.
  */
-export const CAPABILITIES = { compactMove: "compact-move" } as const;
+export const CAPABILITIES = { compactMove: "compact-move", ctde: "ctde" } as const;
 
 /**
  * Bounds on what comes off the wire, applied before anything is logged or echoed back: strings are

@@ -5,7 +5,7 @@
  * message and the server lets no firm subscribe to one. The summary reports the distance to the
  * equilibrium and the profits under decentralized execution.
  */
-import { cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
 import { parseDocument } from "yaml";
 import { loadExperiment } from "../config/index.js";
@@ -38,12 +38,14 @@ export async function evaluateRun(runDir: string, o: EvaluateOptions): Promise<{
   const exp = loadExperiment(config);
   const out = resolve(o.out ?? defaultEvaluationDir(src));
   if (out === src) throw new ConfigError("--out must not be the trained run's folder");
-  if (existsSync(join(out, "run.json"))) throw new ConfigError(`${out} already holds a run; choose another --out`);
+  // A fresh folder: stale checkpoints of an earlier attempt must not mix with the trained run's.
+  if (existsSync(out) && readdirSync(out).length > 0) throw new ConfigError(`${out} is not empty; choose another --out or remove it`);
   mkdirSync(out, { recursive: true });
+  const episodes = Math.max(1, Math.ceil(rounds / exp.market.roundsPerEpisode));
   // The trained run's experiment, with every firm frozen for the whole run.
   const doc = parseDocument(readFileSync(config, "utf8"));
   doc.set("name", `${exp.name}-evaluation`);
-  doc.setIn(["market", "episodes"], Math.max(1, Math.ceil(rounds / exp.market.roundsPerEpisode)));
+  doc.setIn(["market", "episodes"], episodes);
   doc.setIn(["training", "schedule"], doc.createNode({ kind: "evaluation" }));
   const evalConfig = join(out, "evaluation.yaml");
   writeFileSync(
@@ -52,7 +54,10 @@ export async function evaluateRun(runDir: string, o: EvaluateOptions): Promise<{
   );
   loadExperiment(evalConfig); // refuses a derived file that does not validate, before anything starts
   cpSync(checkpoints, join(out, "checkpoints"), { recursive: true });
-  writeFileSync(join(out, "evaluation.json"), `${JSON.stringify({ trainedRun: src, rounds }, null, 2)}\n`);
+  writeFileSync(
+    join(out, "evaluation.json"),
+    `${JSON.stringify({ trainedRun: src, roundsAsked: rounds, rounds: episodes * exp.market.roundsPerEpisode }, null, 2)}\n`,
+  );
   const summary = await runExperiment(evalConfig, {
     out,
     logger: o.logger,

@@ -2,9 +2,9 @@ import { mkdirSync, statSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { FirmRuntime, makePolicyFactory } from "../../agents/index.js";
-import { type NatsBus, runSubjects } from "../bus/index.js";
+import { CAPABILITIES, type NatsBus, runSubjects } from "../bus/index.js";
 import { ConfigError, Interrupted } from "../errors.js";
-import { isCtdeLearner, loadExperiment, receivesTrainingInfo } from "../config/index.js";
+import { loadExperiment, receivesTrainingInfo } from "../config/index.js";
 import { rootLogger } from "../log.js";
 import { claimFirm, matchesClaim } from "./claim.js";
 import { checkSecurityFlags, type ConnectFlags, connectAs } from "../auth/index.js";
@@ -66,7 +66,7 @@ export async function firmCommand(o: FirmCommandOptions): Promise<void> {
         tier: f.tier,
         logger: log,
         makePolicy: makePolicyFactory(exp, f, { logger: log, ...(o.out ? { outDir: o.out } : {}) }),
-        capabilities: capabilitiesOf(f.policy.kind),
+        capabilities: capabilitiesOf(f.policy.kind, receivesTrainingInfo(f.policy.kind, exp.training.schedule)),
         trainingInfo: receivesTrainingInfo(f.policy.kind, exp.training.schedule),
         ...(o.out
           ? {
@@ -107,7 +107,7 @@ function claimedFirm(o: FirmCommandOptions, firmIds: readonly string[]): string 
   return claim.firmId;
 }
 
-/** Centralized-critic learners ask for the joint training information. */
-function capabilitiesOf(kind: string): string[] {
-  return isCtdeLearner(kind) ? ["ctde", `policy:${kind}`] : [`policy:${kind}`];
+/** Centralized-critic learners that receive the training subject in this run announce it. */
+function capabilitiesOf(kind: string, ctde: boolean): string[] {
+  return ctde ? [CAPABILITIES.ctde, `policy:${kind}`] : [`policy:${kind}`];
 }

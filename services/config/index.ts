@@ -1,4 +1,5 @@
 export { type Experiment, loadExperiment, parseExperiment, type ResolvedFirm } from "./load.js";
+export { type Phase, phaseAt, phasesOf } from "./phases.js";
 export {
   CTDE_POLICY_KINDS,
   evaluationRoundsOf,

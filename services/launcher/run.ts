@@ -6,6 +6,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { copyFileSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from "node:fs";
+import { availableParallelism } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import cliProgress from "cli-progress";
@@ -21,9 +22,10 @@ import { finalWindowOf, roundMetrics, type Summary, SummaryBuilder } from "../re
 import { MetricsFiles, mergeLearnerMetrics } from "../report/metrics-files.js";
 import { reportAfterRun } from "../report/report.js";
 import { runVersions } from "../report/run-data.js";
-import { phaseAt, phasesOf } from "../../market/service/schedule.js";
+import { phaseAt, phasesOf } from "../config/phases.js";
 import { followStats, readRecord, recordedRounds, recordManager, waitForStream } from "../report/record.js";
 import { RoundOrder } from "../report/round-order.js";
+import { TRAINING_THREADS_ENV } from "../../agents/learning/pool.js";
 import { HostLogs, hostName, hostsFor, packFirms } from "./firm-hosts.js";
 import type { LocalNats } from "./nats-server.js";
 import { startSecuredServer } from "./secured-server.js";
@@ -189,7 +191,9 @@ export async function runExperiment(configFile: string | undefined, o: RunOption
         res();
       });
     });
-    // Firms packed into `hosts` processes; each firm keeps its own NATS identity and log file.
+    // Firms packed into `hosts` processes; each firm keeps its own NATS identity and log file. The
+    // learners of a host share its training threads; the hosts share the cores (one left for acting).
+    const trainingThreads = process.env[TRAINING_THREADS_ENV] ?? String(Math.max(1, Math.ceil((availableParallelism() - 1) / hosts)));
     const firmProcs = complete
       ? []
       : packFirms(
@@ -199,7 +203,10 @@ export async function runExperiment(configFile: string | undefined, o: RunOption
           const logs = new HostLogs(join(outDir, "logs"), hostName(ids, k), ids);
           hostLogs.push(logs);
           const args = ["firm", ...common, "--firm", ids.join(","), "--out", outDir, ...(o.resume ? ["--resume"] : [])];
-          const proc = spawn(process.execPath, [CLI, ...args], { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, LOG_FORMAT: "json" } });
+          const proc = spawn(process.execPath, [CLI, ...args], {
+            stdio: ["ignore", "pipe", "pipe"],
+            env: { ...process.env, LOG_FORMAT: "json", [TRAINING_THREADS_ENV]: trainingThreads },
+          });
           logs.follow(proc.stdout);
           logs.follow(proc.stderr);
           children.push({ name: logs.name, proc, logFile: logs.file });

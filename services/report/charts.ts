@@ -15,7 +15,8 @@ const HEIGHT = 220;
 const CONFIG = {
   font: "system-ui, -apple-system, Segoe UI, Roboto, Helvetica, Arial, sans-serif",
   axis: { labelFontSize: 11, titleFontSize: 12, gridColor: "#e5e7eb" },
-  legend: { labelFontSize: 11, titleFontSize: 12, orient: "right", labelLimit: 400 },
+  // labelLimit 0: never cut a label (a comparison's labels are experiment names that may differ only at their end).
+  legend: { labelFontSize: 11, titleFontSize: 12, orient: "right", labelLimit: 0 },
   view: { stroke: "#d1d5db" },
 };
 

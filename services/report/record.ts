@@ -155,41 +155,52 @@ async function scan(
   let idle = false;
   const past = (s: number) => o.until !== undefined && s > o.until;
   const none = (err: unknown) => /no message|not found/i.test((err as Error).message);
+  const transient = (err: unknown) =>
+    /timeout|timed out|disconnect|not enabled|no responders|unavailable|503/i.test(`${(err as Error).name} ${(err as Error).message}`);
   for (;;) {
     if (past(seq)) return;
     let got = 0;
-    // Following a live stream: probe with one request before opening a batch (a batch holds a
-    // subscription for seconds; an idle follower would keep hundreds open).
-    const probe = idle ? await jsm.direct.getMessage(stream, { seq, next_by_subj: subject }) : undefined;
-    if (probe === null) got = 0;
-    else if (batched) {
-      try {
-        const it = await jsm.direct.getBatch(stream, { seq, batch: BATCH, max_bytes: BATCH_BYTES, next_by_subj: subject });
-        for await (const m of it) {
-          if (past(m.seq)) {
-            it.stop();
-            return;
+    try {
+      // Following a live stream: probe with one request before opening a batch (a batch holds a
+      // subscription for seconds; an idle follower would keep hundreds open).
+      const probe = idle ? await jsm.direct.getMessage(stream, { seq, next_by_subj: subject }) : undefined;
+      if (probe === null) got = 0;
+      else if (batched) {
+        try {
+          const it = await jsm.direct.getBatch(stream, { seq, batch: BATCH, max_bytes: BATCH_BYTES, next_by_subj: subject });
+          for await (const m of it) {
+            if (past(m.seq)) {
+              it.stop();
+              return;
+            }
+            onMessage(m.data, m.seq);
+            seq = m.seq + 1;
+            got++;
           }
+        } catch (err) {
+          if (/require server/i.test((err as Error).message)) {
+            batched = false; // an older server: one message per request
+            continue;
+          }
+          // A batch cut short by its timeout after some messages: carry on from where it stopped.
+          const short = got > 0 && /timeout/i.test(`${(err as Error).name} ${(err as Error).message}`);
+          if (!short && !none(err)) throw err;
+        }
+      } else {
+        const m = probe ?? (await jsm.direct.getMessage(stream, { seq, next_by_subj: subject }));
+        if (m !== null && !past(m.seq)) {
           onMessage(m.data, m.seq);
           seq = m.seq + 1;
-          got++;
+          got = 1;
         }
-      } catch (err) {
-        if (/require server/i.test((err as Error).message)) {
-          batched = false; // an older server: one message per request
-          continue;
-        }
-        // A batch cut short by its timeout after some messages: carry on from where it stopped.
-        const short = got > 0 && /timeout/i.test(`${(err as Error).name} ${(err as Error).message}`);
-        if (!short && !none(err)) throw err;
       }
-    } else {
-      const m = probe ?? (await jsm.direct.getMessage(stream, { seq, next_by_subj: subject }));
-      if (m !== null && !past(m.seq)) {
-        onMessage(m.data, m.seq);
-        seq = m.seq + 1;
-        got = 1;
-      }
+    } catch (err) {
+      // Following a live run: a server restarting, or a cluster electing the stream's leader,
+      // answers with timeouts or errors for a while. Ask again from the same place (nothing is
+      // skipped); anything else, or a read of what exists now, fails.
+      if (!(o.more?.() ?? false) || !transient(err)) throw err;
+      await new Promise((r) => setTimeout(r, 250));
+      continue;
     }
     idle = got === 0;
     if (got === 0) {

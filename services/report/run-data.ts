@@ -6,7 +6,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { type Phase, phasesOf } from "../../market/service/schedule.js";
+import { type Phase, phasesOf } from "../config/phases.js";
 import { type Experiment, loadExperiment } from "../config/index.js";
 import { ConfigError } from "../errors.js";
 import { type Bucket, Downsampler } from "./downsample.js";

@@ -2,7 +2,9 @@
  * CTDE over the bus, end to end with `stackelberg run` and `stackelberg evaluate` (real
  * nats-server, nkey auth, every firm its own process): centralized critics learn from the market's
  * training subject, and an evaluation run plays the trained policies under decentralized execution,
- * where the server lets no firm read that subject and the market publishes nothing on it.
+ * where the server lets no firm read that subject (that the market publishes nothing on it there is
+ * checked over the in-memory bus in test/unit/learning/runtime.test.ts), and every learner must load
+ * its trained policy.
  */
 import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";

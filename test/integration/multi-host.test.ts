@@ -99,7 +99,8 @@ describe("multi-host", () => {
 
     // Market on h1, leader on h2, two interchangeable follower processes on h3, each on its own node.
     const common = (m: string, host: Host) => ["--config", join(m, "experiment.yaml"), "--nats", `nats://${host.address}:4222`, "--run", RUN];
-    const market = stackelberg(h1, ["market", ...common(m1, h1), "--creds", join(m1, "market.nk")]);
+    // The record on all three nodes (JetStream replicas 3).
+    const market = stackelberg(h1, ["market", ...common(m1, h1), "--creds", join(m1, "market.nk"), "--replicas", "3"]);
     const leader = stackelberg(h2, ["firm", ...common(m2, h2), "--firm", "leader", "--creds", join(m2, "firm-leader.nk")]);
     const claims = join(m3, "claims");
     mkdirSync(claims);
@@ -123,11 +124,13 @@ describe("multi-host", () => {
     // The record itself, read over the cluster from h1 as the results reader: each round once,
     // every firm present in every round.
     const script = `
-      const [{ connectAs }, { readRecord }, { rootLogger }] = await Promise.all(
-        ["auth/index.js", "report/record.js", "log.js"].map((m) => import(process.env.DIST + "/services/" + m)));
+      const [{ connectAs }, { readRecord, recordManager }, { rootLogger }, { runSubjects }] = await Promise.all(
+        ["auth/index.js", "report/record.js", "log.js", "bus/index.js"].map((m) => import(process.env.DIST + "/services/" + m)));
       const bus = await connectAs({ nats: process.env.URL, creds: process.env.CREDS }, process.env.RUN, { role: "reader" }, "check", rootLogger("check", "warn"));
       const rec = await readRecord(bus.nc, process.env.RUN, { asReader: true });
-      console.log("RECORD " + JSON.stringify(rec.map((o) => ({ round: Number(o.round), absent: o.absent }))));
+      const info = await (await recordManager(bus.nc, process.env.RUN, true)).streams.info(runSubjects(process.env.RUN).stream);
+      const nodes = [info.cluster?.leader, ...(info.cluster?.replicas ?? []).filter((r) => r.current).map((r) => r.name)];
+      console.log("RECORD " + JSON.stringify({ nodes, outcomes: rec.map((o) => ({ round: Number(o.round), absent: o.absent })) }));
       await bus.close();`;
     const check = lab.spawn(h1, process.execPath, ["--input-type=module", "-e", script], {
       DIST: join(ROOT, "dist"),
@@ -138,7 +141,12 @@ describe("multi-host", () => {
     });
     expect(await check.exit, check.output()).toBe(0);
     const line = check.output().split("\n").find((l) => l.startsWith("RECORD "));
-    const record = JSON.parse(line!.slice("RECORD ".length)) as Array<{ round: number; absent: boolean[] }>;
+    const { nodes, outcomes: record } = JSON.parse(line!.slice("RECORD ".length)) as {
+      nodes: string[];
+      outcomes: Array<{ round: number; absent: boolean[] }>;
+    };
+    // The stream is stored on every node: its leader and two current replicas.
+    expect(nodes.sort()).toEqual(["n1", "n2", "n3"]);
     const rounds = record.map((o) => o.round);
     expect(rounds).toEqual(Array.from({ length: EPISODES }, (_, i) => i));
     expect(record.filter((o) => o.absent.some(Boolean))).toEqual([]);

@@ -9,7 +9,7 @@ import { marginalCost } from "../../../market/economics/costs.js";
 import { advanceState, createState, resetState } from "../../../market/economics/dynamics.js";
 import { Rng } from "../../../market/economics/rng.js";
 import type { MarketModel, MarketState } from "../../../market/economics/types.js";
-import { type Phase, phaseAt, phasesOf } from "../../../market/service/schedule.js";
+import { type Phase, phaseAt, phasesOf } from "../../../services/config/phases.js";
 import type { Experiment, ResolvedFirm } from "../../../services/config/index.js";
 import { parseExperiment } from "../../../services/config/load.js";
 import type { ExperimentInput } from "../../../services/config/schema.js";

@@ -5,7 +5,7 @@
 import { describe, expect, test } from "vitest";
 import { InlineHost } from "../../../agents/learning/host.js";
 import type { PpoSpec } from "../../../agents/learning/messages.js";
-import { defaultTrainingThreads, TrainingPool } from "../../../agents/learning/pool.js";
+import { defaultTrainingThreads, TRAINING_THREADS_ENV, TrainingPool } from "../../../agents/learning/pool.js";
 
 const spec = (seed: number): PpoSpec => ({
   algo: "ppo",
@@ -63,7 +63,7 @@ describe("shared training pool", () => {
     await again.close();
   });
 
-  test("shared training pool - one firm id has one trainer per process; the thread count is validated", async () => {
+  test("shared training pool - one firm id has one trainer per process; the thread count (option or environment) is validated", async () => {
     const p = new TrainingPool({ firmId: "x", threads: 1 });
     try {
       expect(() => new TrainingPool({ firmId: "x", threads: 1 })).toThrow(/already has a trainer/);
@@ -71,6 +71,8 @@ describe("shared training pool", () => {
     } finally {
       await p.close();
     }
-    expect(defaultTrainingThreads()).toBeGreaterThanOrEqual(1);
+    expect(defaultTrainingThreads({})).toBeGreaterThanOrEqual(1);
+    expect(defaultTrainingThreads({ [TRAINING_THREADS_ENV]: "3" })).toBe(3);
+    expect(() => defaultTrainingThreads({ [TRAINING_THREADS_ENV]: "two" })).toThrow(/STACKELBERG_TRAINING_THREADS must be a positive integer \(got "two"\)/);
   });
 });

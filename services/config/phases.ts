@@ -1,8 +1,9 @@
 /**
  * Training schedules: which firms update their policies and which explore, round by round.
- * The market announces every phase change in a RunControl message so outside agents follow too.
+ * Pure config -> phases: the market announces every phase change in a RunControl message (so
+ * outside agents follow too), and learners size their exploration schedules from the same plan.
  */
-import type { Experiment } from "../../services/config/index.js";
+import type { Experiment } from "./load.js";
 
 export interface Phase {
   /** "simultaneous", "train-followers", "train-leaders" or "evaluate" */

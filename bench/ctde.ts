@@ -1,0 +1,137 @@
+/**
+ * `npm run ctde`: CTDE-trained versus independently trained firms under decentralized execution.
+ * For each learner pair (MAPPO vs PPO by default) and seed: `stackelberg run` trains the firms of
+ * the experiment file (every firm in its own process, default asynchronous mode), then
+ * `stackelberg evaluate` replays the trained policies frozen and greedy with the training subject
+ * withheld (the server lets no firm read it). Each row reports the evaluation's distance to the
+ * Stackelberg equilibrium, each firm's quantity and profit against the equilibrium's, and the
+ * training wall time. Results go to docs/studies/ctde.json and a table in docs/studies/ctde.md
+ * (between the generated-table markers).
+ *
+ *   node dist/bench/ctde.js [--experiments mappo-two-leaders-two-followers,ppo-two-leaders-two-followers]
+ *                           [--seeds 1,2,3] [--rounds 100] [--out runs/ctde]
+ */
+import { spawn } from "node:child_process";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+
+interface FirmResult {
+  quantity: number;
+  equilibriumQuantity: number;
+  profit: number;
+  equilibriumProfit: number;
+}
+export interface CtdeRow {
+  experiment: string;
+  seed: number;
+  trainSeconds: number;
+  trainDistance: number;
+  evalDistance: number;
+  firms: Record<string, FirmResult>;
+  error?: string;
+}
+
+interface SummaryLike {
+  wallSeconds: number;
+  final: { distance: number; firms: Record<string, FirmResult> };
+}
+
+function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const main = fileURLToPath(new URL("../services/cli/main.js", import.meta.url));
+  return new Promise((resolve) => {
+    const p = spawn(process.execPath, [main, ...args], { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, LOG_FORMAT: "json" } });
+    let stdout = "";
+    let stderr = "";
+    p.stdout.on("data", (b: Buffer) => (stdout += b.toString()));
+    p.stderr.on("data", (b: Buffer) => (stderr = (stderr + b.toString()).slice(-4000)));
+    p.once("exit", (code) => resolve({ code: code ?? 1, stdout, stderr }));
+  });
+}
+
+const summaryOf = (stdout: string): SummaryLike =>
+  (JSON.parse(stdout.trim().split("\n").filter((l) => l.startsWith("{")).at(-1) ?? "{}") as { summary: SummaryLike }).summary;
+
+export function renderTable(rows: CtdeRow[]): string {
+  const lines = [
+    "| experiment | seed | distance (evaluation) | distance (training's final window) | firms: quantity / profit (equilibrium) | training wall time |",
+    "|---|---|---|---|---|---|",
+  ];
+  for (const r of rows) {
+    if (r.error) {
+      lines.push(`| ${r.experiment} | ${r.seed} | failed: ${r.error} | | | |`);
+      continue;
+    }
+    const firms = Object.entries(r.firms)
+      .map(([id, f]) => `${id} ${f.quantity.toFixed(2)} / ${f.profit.toFixed(1)} (${f.equilibriumQuantity.toFixed(2)} / ${f.equilibriumProfit.toFixed(1)})`)
+      .join("; ");
+    const pct = (d: number) => `${(100 * d).toFixed(2)}%`;
+    lines.push(`| ${r.experiment} | ${r.seed} | ${pct(r.evalDistance)} | ${pct(r.trainDistance)} | ${firms} | ${r.trainSeconds.toFixed(0)} s |`);
+  }
+  return lines.join("\n");
+}
+
+async function main(): Promise<void> {
+  const argv = process.argv.slice(2);
+  const opt = (name: string, dflt: string) => {
+    const i = argv.indexOf(`--${name}`);
+    return i >= 0 && argv[i + 1] ? (argv[i + 1] as string) : dflt;
+  };
+  const root = fileURLToPath(new URL("../..", import.meta.url));
+  const experiments = opt("experiments", "mappo-two-leaders-two-followers,ppo-two-leaders-two-followers").split(",");
+  const seeds = opt("seeds", "1,2,3").split(",").map(Number);
+  const rounds = opt("rounds", "100");
+  const outRoot = opt("out", join(root, "runs", "ctde"));
+  const jsonFile = join(root, "docs", "studies", "ctde.json");
+  const rows: CtdeRow[] = existsSync(jsonFile) ? (JSON.parse(readFileSync(jsonFile, "utf8")) as CtdeRow[]) : [];
+  for (const experiment of experiments)
+    for (const seed of seeds) {
+      const file = join(root, "experiments", `${experiment}.yaml`);
+      const trained = join(outRoot, `${experiment}-s${seed}`);
+      const evaluated = `${trained}-evaluation`;
+      rmSync(trained, { recursive: true, force: true });
+      rmSync(evaluated, { recursive: true, force: true });
+      mkdirSync(outRoot, { recursive: true });
+      process.stderr.write(`training ${experiment} seed ${seed}\n`);
+      const row: CtdeRow = { experiment, seed, trainSeconds: Number.NaN, trainDistance: Number.NaN, evalDistance: Number.NaN, firms: {} };
+      const t = await cli(["run", file, "--seed", String(seed), "--out", trained, "--json"]);
+      if (t.code !== 0) row.error = `training exit ${t.code}: ${t.stderr.trim().split("\n").at(-1) ?? ""}`;
+      else {
+        const ts = summaryOf(t.stdout);
+        row.trainSeconds = ts.wallSeconds;
+        row.trainDistance = ts.final.distance;
+        process.stderr.write(`evaluating ${experiment} seed ${seed}\n`);
+        const e = await cli(["evaluate", trained, "--rounds", rounds, "--out", evaluated, "--json"]);
+        if (e.code !== 0) row.error = `evaluation exit ${e.code}: ${e.stderr.trim().split("\n").at(-1) ?? ""}`;
+        else {
+          const es = summaryOf(e.stdout);
+          row.evalDistance = es.final.distance;
+          for (const [id, f] of Object.entries(es.final.firms))
+            row.firms[id] = { quantity: f.quantity, equilibriumQuantity: f.equilibriumQuantity, profit: f.profit, equilibriumProfit: f.equilibriumProfit };
+        }
+      }
+      const k = rows.findIndex((r) => r.experiment === experiment && r.seed === seed);
+      if (k >= 0) rows[k] = row;
+      else rows.push(row);
+      rows.sort((a, b) => a.experiment.localeCompare(b.experiment) || a.seed - b.seed);
+      writeFileSync(jsonFile, `${JSON.stringify(rows, null, 2)}\n`);
+      process.stderr.write(`${renderTable([row])}\n`);
+    }
+  const md = join(root, "docs", "studies", "ctde.md");
+  if (existsSync(md)) {
+    const text = readFileSync(md, "utf8");
+    const begin = "<!-- ctde table: generated by npm run ctde -->";
+    const end = "<!-- end ctde table -->";
+    const i = text.indexOf(begin);
+    const j = text.indexOf(end);
+    if (i >= 0 && j > i) writeFileSync(md, `${text.slice(0, i + begin.length)}\n${renderTable(rows)}\n${text.slice(j)}`);
+  }
+  process.stdout.write(`${renderTable(rows)}\n`);
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
+  main().catch((err: unknown) => {
+    process.stderr.write(`${(err as Error).stack ?? String(err)}\n`);
+    process.exitCode = 1;
+  });
+}
