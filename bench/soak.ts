@@ -44,6 +44,8 @@ export interface SoakResult {
   resumedFromCheckpoint: number;
   absentRounds: number;
   rss: Record<string, { baselineMiB: number; finalMiB: number; growth: number }>;
+  /** Every resident-memory sample (ms since the start, MiB), for a closer look. */
+  samples: Record<string, { t: number; mib: number }[]>;
   crashes: string[];
 }
 
@@ -223,6 +225,7 @@ export async function soak(o: { minutes: number; killEvery: number; out: string 
     resumedFromCheckpoint: resumed,
     absentRounds: record.filter((oc) => (oc.absent ?? []).some(Boolean)).length,
     rss,
+    samples,
     crashes,
   };
 }

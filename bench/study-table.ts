@@ -140,7 +140,7 @@ export function markdownTable(rows: readonly StudyRow[]): string {
       .join("<br>");
     const ref = r.referenceKind === "stage-equilibrium" ? "" : ` (${r.referenceKind})`;
     out.push(
-      `| ${r.experiment} | ${r.policies} (${r.schedule}) | ${r.seed} | ${r.rounds.toLocaleString("en-US")} | ${firms} | **${f2(r.price.learned)}** (${f2(r.price.stackelberg)} / ${f2(r.price.cournot)} / ${f2(r.price.collusive)}) | ${pc(r.distance)}${ref} | ${pc(r.toStackelberg)} / ${pc(r.toCournot)} / ${pc(r.toCollusive)} | ${r.wallSeconds.toFixed(1)} / ${r.commandSeconds === undefined ? "–" : r.commandSeconds.toFixed(1)} |`,
+      `| ${r.experiment}${basename(r.dir) === r.experiment ? "" : ` (run ${basename(r.dir)})`} | ${r.policies} (${r.schedule}) | ${r.seed} | ${r.rounds.toLocaleString("en-US")} | ${firms} | **${f2(r.price.learned)}** (${f2(r.price.stackelberg)} / ${f2(r.price.cournot)} / ${f2(r.price.collusive)}) | ${pc(r.distance)}${ref} | ${pc(r.toStackelberg)} / ${pc(r.toCournot)} / ${pc(r.toCollusive)} | ${r.wallSeconds.toFixed(1)} / ${r.commandSeconds === undefined ? "–" : r.commandSeconds.toFixed(1)} |`,
     );
   }
   return out.join("\n");

@@ -368,8 +368,13 @@ export class FirmRuntime {
     try {
       const q = this.policy.act(ctx);
       if (q instanceof Float64Array) submit(q);
-      else q.then(submit, (err) => this.log.error({ err }, "policy failed to act"));
+      else
+        q.then(submit, (err) => {
+          this.acting = -1; // asked again, it tries again
+          this.log.error({ err }, "policy failed to act");
+        });
     } catch (err) {
+      this.acting = -1;
       this.log.error({ err }, "policy failed to act");
     }
   }

@@ -40,7 +40,8 @@ export class HostLogs {
   private readonly files = new Map<string, WriteStream>();
   private readonly own: WriteStream;
   private readonly tail: string[] = [];
-  private rest = "";
+  /** Per followed stream: its last, unfinished line. */
+  private readonly partial = new Map<Readable, string>();
   /** The firm of the last error-level line (level >= 50) that named one. */
   failedFirm: string | undefined;
   /** The host's own log file (lines of no firm). */
@@ -59,15 +60,15 @@ export class HostLogs {
     }
   }
 
-  /** Follows a stream of the host's output (stdout or stderr). */
+  /** Follows a stream of the host's output (stdout or stderr; each keeps its own unfinished line). */
   follow(stream: Readable | null): void {
-    stream?.on("data", (b: Buffer) => this.write(b.toString()));
-  }
-
-  private write(text: string): void {
-    const lines = (this.rest + text).split("\n");
-    this.rest = lines.pop() ?? "";
-    for (const l of lines) this.line(l);
+    if (!stream) return;
+    this.partial.set(stream, "");
+    stream.on("data", (b: Buffer) => {
+      const lines = ((this.partial.get(stream) ?? "") + b.toString()).split("\n");
+      this.partial.set(stream, lines.pop() ?? "");
+      for (const l of lines) this.line(l);
+    });
   }
 
   private line(l: string): void {
@@ -89,7 +90,7 @@ export class HostLogs {
 
   /** The last lines the host wrote (any firm). */
   lastLines(): string {
-    return [...this.tail, ...(this.rest ? [this.rest] : [])].join("\n");
+    return [...this.tail, ...[...this.partial.values()].filter(Boolean)].join("\n");
   }
 
   /** What to say when the host process died: which firms it hosted, which one logged an error, where to look. */
@@ -102,8 +103,10 @@ export class HostLogs {
 
   /** Writes what is buffered and closes the files. */
   async close(): Promise<void> {
-    if (this.rest) this.line(this.rest);
-    this.rest = "";
+    for (const [stream, rest] of this.partial) {
+      if (rest) this.line(rest);
+      this.partial.set(stream, "");
+    }
     const streams = new Set([this.own, ...this.files.values()]);
     await Promise.all([...streams].map((s) => new Promise<void>((r) => s.end(r))));
   }

@@ -1,7 +1,8 @@
 /**
  * A run across hosts, on one machine: three network namespaces as three machines on a LAN
  * (10.77.0.1-3), a NATS cluster node on each (routes between them, JetStream clustered, route
- * password and client nkeys from `stackelberg auth --cluster`), the market on h1, the leader on h2,
+ * password and client nkeys from `stackelberg auth --cluster`), the market on h1 (the record
+ * replicated on the three nodes), the leader on h2,
  * two follower processes on h3 that claim their firm ids, and the results read on h1, each started
  * with the command a user types on that machine (`ip netns exec` stands in for logging in there).
  * Every machine gets a copy of only its own credentials. Needs root and iproute2; skipped (with the

@@ -67,6 +67,32 @@ describe("scale", () => {
     expect(readFileSync(join(out, "logs", "market.log"), "utf8")).toMatch(/"absences":0/);
   });
 
+  it("scale - learners packed into one host share its training thread: deterministic metrics byte-identical to one process per firm", { timeout: 240_000 }, async () => {
+    const file = writeExperiment({
+      name: "packed-learners",
+      seed: 4,
+      market: { demand: { kind: "linear", a: 100, b: 1 }, batch: 16, episodes: 30, quantityMax: 100, deadlineMs: 60_000 },
+      firms: [
+        { id: "leader", role: "leader", cost: { kind: "linear", c: 10 }, policy: { kind: "ppo" } },
+        { id: "follower", role: "follower", cost: { kind: "linear", c: 10 }, policy: { kind: "ppo" } },
+      ],
+      training: { schedule: { kind: "alternating", phaseRounds: 10, evaluateRounds: 5 }, deterministic: true },
+    });
+    const dirs = [0, 1].map(() => mkdtempSync(join(tmpdir(), "stk-packed-")));
+    // One host (both trainers on its one training thread) against one process per firm.
+    const packed = spawnCli(["run", file, "--hosts", "1", "--out", dirs[0]!, "--no-progress"], { LOG_LEVEL: "info", STACKELBERG_TRAINING_THREADS: "1" });
+    expect(await packed.exit, packed.output().slice(-3000)).toBe(0);
+    const apart = spawnCli(["run", file, "--hosts", "2", "--out", dirs[1]!, "--no-progress"], { LOG_LEVEL: "info" });
+    expect(await apart.exit, apart.output().slice(-3000)).toBe(0);
+    const metrics = dirs.map((d) => readFileSync(join(d, "metrics.jsonl")));
+    expect(metrics[0]!.toString().trim().split("\n").length).toBe(30);
+    expect(metrics[0]!.equals(metrics[1]!)).toBe(true);
+    // The packed run had one host process for both firms, each firm's lines still in its own log.
+    expect(readdirSync(join(dirs[0]!, "logs")).sort()).toEqual(["firm-follower.log", "firm-leader.log", "firms-0.log", "market.log"]);
+    for (const id of ["leader", "follower"])
+      expect(readFileSync(join(dirs[0]!, "logs", `firm-${id}.log`), "utf8")).toMatch(/"backend":"(tensorflow|wasm|cpu)"/);
+  });
+
   it("scale - a firm host process that dies stops the run with an error naming the host and its firms", { timeout: 120_000 }, async () => {
     const file = writeExperiment({
       name: "scale-fail",

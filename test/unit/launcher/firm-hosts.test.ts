@@ -56,6 +56,22 @@ describe("firm hosts", () => {
     expect(read("firms-0.log")).toEqual([line({ level: 30, msg: "process start" }).trim(), "stackelberg: something went wrong"]);
   });
 
+  it("firm hosts - stdout and stderr each keep their unfinished line", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "stk-hostlogs-"));
+    const logs = new HostLogs(dir, "firms-1", ["a", "b"]);
+    const [stdout, stderr] = [new PassThrough(), new PassThrough()];
+    logs.follow(stdout);
+    logs.follow(stderr);
+    stdout.write('{"level":30,"firmId":"a",');
+    stderr.write('{"level":30,"firmId":"b","msg":"from stderr"}\n');
+    stdout.end('"msg":"from stdout"}\n');
+    stderr.end();
+    await new Promise((r) => setImmediate(r));
+    await logs.close();
+    expect(readFileSync(join(dir, "firm-a.log"), "utf8")).toBe('{"level":30,"firmId":"a","msg":"from stdout"}\n');
+    expect(readFileSync(join(dir, "firm-b.log"), "utf8")).toBe('{"level":30,"firmId":"b","msg":"from stderr"}\n');
+  });
+
   it("firm hosts - a host of one firm writes everything to that firm's log", async () => {
     const dir = mkdtempSync(join(tmpdir(), "stk-hostlogs-"));
     const logs = new HostLogs(dir, hostName(["solo"], 0), ["solo"]);
