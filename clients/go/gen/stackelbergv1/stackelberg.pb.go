@@ -1429,6 +1429,8 @@ type MoveRequest struct {
 	// Quantities committed by earlier tiers (empty for tier 0).
 	Committed []*TierQuantities `protobuf:"bytes,10,rep,name=committed,proto3" json:"committed,omitempty"`
 	// Firms of this tier (sorted) and their private state, firm-major (length firms * B).
+	// Empty when every firm of the tier announced the "compact-move" capability: it then names every
+	// firm of the tier in RunParams.firms (sorted); a firm without the capability always gets names.
 	TierFirmIds []string `protobuf:"bytes,12,rep,name=tier_firm_ids,json=tierFirmIds,proto3" json:"tier_firm_ids,omitempty"`
 	// Each firm's quantity in the episode's previous round. Sent only when it matters for costs
 	// (adjustment_cost > 0); empty otherwise (a firm's last quantity is its last submission).
