@@ -25,7 +25,7 @@ COPY experiments ./experiments
 # the unprivileged user, so that named volumes mounted there start out writable by it.
 RUN chmod +x dist/services/cli/main.js \
   && ln -s /app/dist/services/cli/main.js /usr/local/bin/stackelberg \
-  && mkdir -p /auth /creds/market /creds/leader /creds/follower /creds/reader /claims /results \
+  && mkdir -p /auth /creds/market /creds/leader /creds/follower /creds/reader /creds/server /claims /results \
   && chown -R node:node /auth /creds /claims /results
 USER node
 ENTRYPOINT ["stackelberg"]

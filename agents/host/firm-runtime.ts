@@ -356,6 +356,12 @@ export class FirmRuntime {
       this.opts.bus.publish(this.subj.submit(this.opts.firmId), this.answered.data);
       return;
     }
+    // A round older than one already answered (a market that lost rounds it had cleared): acting
+    // for it again would decide it a second time; the market gives it the default action instead.
+    if (this.answered !== undefined && ctx.round < this.answered.round) {
+      this.wireLog.warn("stale-move", { round: ctx.round, answered: this.answered.round }, "move request for a round before one already answered; ignored");
+      return;
+    }
     if (this.acting === ctx.round) return; // the answer is on its way
     this.acting = ctx.round;
     const submit = (q: Float64Array) => {

@@ -340,7 +340,12 @@ export class MarketService {
     const index = this.machine.indexOf(firmId);
     // It may also have missed the announcement of the phase in force (a policy starts out training):
     // announce it again (a repeat changes nothing for the firms that have it).
-    if (!reg.preparing && this.started && this.currentPhase) this.announcePhase(this.machine.currentRound);
+    // Registrations close together (every firm after a server bounce) share one announcement.
+    if (!reg.preparing && this.started && this.currentPhase && !this.phaseRepeat)
+      this.phaseRepeat = setTimeout(() => {
+        this.phaseRepeat = undefined;
+        if (!this.finished) this.announcePhase(this.machine.currentRound);
+      }, 50);
     if (!reg.preparing && this.started && !this.offline && index !== undefined && this.machine.unanswered().includes(index))
       this.resendMove([index]);
     if (!this.started && this.machine.allRegistered()) {
@@ -349,6 +354,9 @@ export class MarketService {
       setTimeout(() => this.beginRun(), 20);
     }
   }
+
+  /** A repeat of the phase announcement for firms that registered mid-run, pending. */
+  private phaseRepeat: ReturnType<typeof setTimeout> | undefined;
 
   /** Publishes the phase in force (PHASE_CHANGE): which firms train and which explore. */
   private announcePhase(round: number): void {
@@ -786,6 +794,8 @@ export class MarketService {
     if (this.finished) return;
     this.finished = true;
     if (this.timer) clearTimeout(this.timer);
+    if (this.phaseRepeat) clearTimeout(this.phaseRepeat);
+    this.phaseRepeat = undefined;
     try {
       await this.recorder.flush();
       this.bus.publish(

@@ -113,7 +113,7 @@ describe("docker-compose.yml and Dockerfile", () => {
     // The NATS server is the official image at the project's pinned release, run from the generated config.
     const version = readFileSync(join(ROOT, "scripts", "nats-server.version"), "utf8").trim();
     expect(services.nats!.image).toBe(`nats:${version}-alpine`);
-    expect(services.nats!.command!.slice(0, 2)).toEqual(["-c", "/auth/server.conf"]);
+    expect(services.nats!.command!.slice(0, 2)).toEqual(["-c", "/conf/server.conf"]);
     expect(services.nats!.depends_on?.auth?.condition).toBe("service_completed_successfully");
     expect(services.results!.depends_on?.market?.condition).toBe("service_completed_successfully");
   });
@@ -160,12 +160,13 @@ describe("docker-compose.yml and Dockerfile", () => {
   });
 
   it("compose - each container holds only its own credentials", () => {
-    const creds = (s: Service) => (s.volumes ?? []).filter((v) => /^(auth|[a-z]+-creds):/.test(v)).map((v) => v.split(":")[0]);
+    const creds = (s: Service) => (s.volumes ?? []).filter((v) => /^(auth|[a-z]+-creds|server-conf):/.test(v)).map((v) => v.split(":")[0]);
     expect(creds(services.market!)).toEqual(["market-creds"]);
     expect(creds(services.leader!)).toEqual(["leader-creds"]);
     expect(creds(services.follower!)).toEqual(["follower-creds"]);
     expect(creds(services.results!)).toEqual(["reader-creds"]);
-    expect(creds(services.nats!)).toEqual(["auth"]); // server.conf: public keys only
+    // The server gets server.conf alone (public keys and permissions), never the auth volume of seeds.
+    expect(creds(services.nats!)).toEqual(["server-conf"]);
     // What the auth step copies into each volume (mounted at /creds/<who> in the auth container).
     const script = (services.auth!.command ?? []).join(" ");
     const copies = shellCommands(script, {}).filter((w) => w[0] === "cp");
@@ -175,7 +176,10 @@ describe("docker-compose.yml and Dockerfile", () => {
       "/creds/leader/": ["/auth/firm-leader.nk"],
       "/creds/follower/": ["/auth/firm-follower-*.nk"],
       "/creds/reader/": ["/auth/reader.nk", "/auth/auth.json"],
+      "/creds/server/": ["/auth/server.conf"],
     });
+    // No seed reaches the server's volume.
+    for (const [to, files] of into) if (to === "/creds/server/") for (const f of files) expect(f.endsWith(".nk")).toBe(false);
     // The follower glob holds follower ids only: the claim pattern's, never the leader's.
     expect(matchesClaim(byName("follower")[0]!.opts.get("--claim") as string, "leader")).toBe(false);
   });
