@@ -59,7 +59,7 @@ export interface TrainingPoolOptions {
   threads?: number;
 }
 
-/** One worker thread and the firms whose trainers live in it. */
+/** One worker thread and the trainers (keys) that live in it. */
 interface Lane {
   piscina: Piscina;
   firms: Set<string>;
@@ -67,6 +67,9 @@ interface Lane {
 
 /** The process's lanes, per worker entry. */
 const lanes = new Map<string, Lane[]>();
+
+/** Trainers made in this process so far: each trainer's key in its thread is unique (a firm id may recur, e.g. two runs in one process). */
+let trainersMade = 0;
 
 function laneFor(filename: string, firmId: string, threads: number, logger: Logger | undefined): Lane {
   const all = lanes.get(filename) ?? [];
@@ -96,15 +99,16 @@ export class TrainingPool implements TrainerHost {
   readonly mode = "pool";
   private readonly lane: Lane;
   private readonly filename: string;
+  /** This trainer's key in its thread: the firm id, made unique in the process. */
+  private readonly key: string;
   private closed = false;
 
-  constructor(private readonly opts: TrainingPoolOptions) {
+  constructor(opts: TrainingPoolOptions) {
     this.filename = opts.filename ?? workerFile();
     if (!existsSync(this.filename))
       throw new RuntimeFailure(`training worker ${this.filename} does not exist: run \`npm run build\` first`);
-    if ([...(lanes.get(this.filename) ?? [])].some((l) => l.firms.has(opts.firmId)))
-      throw new Error(`firm ${opts.firmId} already has a trainer in this process's training pool`);
-    this.lane = laneFor(this.filename, opts.firmId, opts.threads ?? defaultTrainingThreads(), opts.logger);
+    this.key = `${opts.firmId}#${++trainersMade}`;
+    this.lane = laneFor(this.filename, this.key, opts.threads ?? defaultTrainingThreads(), opts.logger);
   }
 
   /** Threads of this process's pool for this firm's worker entry (for logs and tests). */
@@ -114,7 +118,7 @@ export class TrainingPool implements TrainerHost {
 
   async request<R extends WorkerRequest>(req: R): Promise<ResponseFor[R["type"]]> {
     if (this.closed) throw new Error("training pool is closed");
-    const task = move(new Envelope<KeyedRequest>({ trainer: this.opts.firmId, req }, transferablesOf(req)) as never);
+    const task = move(new Envelope<KeyedRequest>({ trainer: this.key, req }, transferablesOf(req)) as never);
     return (await this.lane.piscina.run(task)) as ResponseFor[R["type"]];
   }
 
@@ -123,11 +127,11 @@ export class TrainingPool implements TrainerHost {
     if (this.closed) return;
     this.closed = true;
     try {
-      await this.lane.piscina.run({ trainer: this.opts.firmId, req: { type: "dispose" } } satisfies KeyedRequest);
+      await this.lane.piscina.run({ trainer: this.key, req: { type: "dispose" } } satisfies KeyedRequest);
     } catch {
       // A failed thread has nothing left to dispose.
     }
-    this.lane.firms.delete(this.opts.firmId);
+    this.lane.firms.delete(this.key);
     if (this.lane.firms.size > 0) return;
     const all = lanes.get(this.filename) ?? [];
     all.splice(all.indexOf(this.lane), 1);

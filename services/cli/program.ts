@@ -124,7 +124,7 @@ export function defineCommands(program: Command): Command {
     .addHelpText(
       "after",
       `\nWrites a run output folder (evaluation.yaml, evaluation.json, checkpoints/ copied from the trained run, summary.json, report.html...). Learners load their checkpoints or the run fails; the market publishes nothing on the training subject and no firm may subscribe to it.${examples(
-        "stackelberg run experiments/mappo-two-leaders-two-followers.yaml --out runs/mappo && stackelberg evaluate runs/mappo",
+        "stackelberg evaluate runs/mappo   # after: stackelberg run experiments/mappo-two-leaders-two-followers.yaml --out runs/mappo",
         "stackelberg evaluate runs/mappo --rounds 200 --out runs/mappo-eval --json | jq .summary.final.distance",
       )}`,
     )

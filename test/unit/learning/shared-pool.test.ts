@@ -63,13 +63,20 @@ describe("shared training pool", () => {
     await again.close();
   });
 
-  test("shared training pool - one firm id has one trainer per process; the thread count (option or environment) is validated", async () => {
+  test("shared training pool - two trainers of one firm id (two runs in one process) stay apart; the thread count (option or environment) is validated", async () => {
     const p = new TrainingPool({ firmId: "x", threads: 1 });
+    const q = new TrainingPool({ firmId: "x", threads: 1 });
     try {
-      expect(() => new TrainingPool({ firmId: "x", threads: 1 })).toThrow(/already has a trainer/);
+      // Same thread (threads: 1), separate trainers: training one leaves the other untouched.
+      await p.request({ type: "init", spec: spec(1) });
+      await q.request({ type: "init", spec: spec(1) });
+      await p.request({ type: "train", batch: batch(2) });
+      const states = await Promise.all([p, q].map((h) => h.request({ type: "get-state" })));
+      expect(states.map((s) => s.state.updates)).toEqual([1, 0]);
       expect(() => new TrainingPool({ firmId: "y", threads: 0 })).toThrow(/positive integer/);
     } finally {
       await p.close();
+      await q.close();
     }
     expect(defaultTrainingThreads({})).toBeGreaterThanOrEqual(1);
     expect(defaultTrainingThreads({ [TRAINING_THREADS_ENV]: "3" })).toBe(3);
