@@ -26,7 +26,7 @@ import { connectAs } from "../services/auth/index.js";
 import { loadExperiment } from "../services/config/index.js";
 import { freePort } from "../services/launcher/nats-server.js";
 import { startSecuredServer } from "../services/launcher/secured-server.js";
-import { readRecord } from "../services/report/record.js";
+import { readRecord, roundIntegrity } from "../services/report/record.js";
 
 const here = fileURLToPath(new URL(".", import.meta.url));
 const CLI = join(here, "..", "services", "cli", "main.js");
@@ -190,16 +190,9 @@ export async function soak(o: { minutes: number; killEvery: number; out: string 
   await sleep(500);
   await server.nats.stop();
 
-  const counts = new Map<number, number>();
-  for (const oc of record) counts.set(Number(oc.round ?? -1), (counts.get(Number(oc.round ?? -1)) ?? 0) + 1);
-  const rounds = counts.size === 0 ? 0 : Math.max(...counts.keys()) + 1;
-  let lost = 0;
-  let twice = 0;
-  for (let r = 0; r < rounds; r++) {
-    const k = counts.get(r) ?? 0;
-    if (k === 0) lost++;
-    if (k > 1) twice += k - 1;
-  }
+  // The run is stopped mid-way: its rounds are those up to the last one recorded.
+  const rounds = record.reduce((m, oc) => Math.max(m, Number(oc.round ?? -1) + 1), 0);
+  const { lost, clearedTwice: twice } = roundIntegrity(record, rounds);
   const warm = 120_000;
   const rss: SoakResult["rss"] = {};
   for (const [name, xs] of Object.entries(samples)) {

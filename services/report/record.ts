@@ -269,3 +269,22 @@ export async function followStats(jsm: JetStreamManager, runId: string, onStats:
   const s = runSubjects(runId);
   await scan(jsm, s.stream, s.stats, (data, seq) => onStats(stored(runId, "a RoundStatsBatch", seq, () => statsIn(data))), { more });
 }
+
+/**
+ * How a record's rounds compare with the run's rounds 0..rounds-1: rounds missing (lost) and extra
+ * copies (cleared twice; a round number outside the run counts as one too). The fault tests and
+ * the soak report these two figures.
+ */
+export function roundIntegrity(record: readonly Outcome[], rounds: number): { lost: number; clearedTwice: number } {
+  const seen = new Map<number, number>();
+  for (const o of record) seen.set(Number(o.round ?? -1), (seen.get(Number(o.round ?? -1)) ?? 0) + 1);
+  let lost = 0;
+  let clearedTwice = 0;
+  for (let r = 0; r < rounds; r++) {
+    const k = seen.get(r) ?? 0;
+    if (k === 0) lost++;
+    if (k > 1) clearedTwice += k - 1;
+  }
+  for (const [r, k] of seen) if (r < 0 || r >= rounds) clearedTwice += k;
+  return { lost, clearedTwice };
+}
