@@ -29,7 +29,7 @@ export function identityName(who: Identity): string {
 export function identitiesOf(exp: Experiment, runId: string): RunIdentity[] {
   const s = runSubjects(runId);
   const who: Identity[] = [
-    { role: "market" },
+    { role: "market", training: exp.firms.some((f) => receivesTrainingInfo(f.policy.kind, exp.training.schedule)) },
     { role: "reader" },
     ...exp.firms.map((f): Identity => ({ role: "firm", firmId: f.id, tier: f.tier, ctde: receivesTrainingInfo(f.policy.kind, exp.training.schedule) })),
   ];

@@ -5,7 +5,7 @@
  * | who | publishes | subscribes |
  * |---|---|---|
  * | firm <id> of tier t | submit.<id>, register.<id> | move.<t>, outcome, control, reject.<id>, train (CTDE learners only), its inbox |
- * | market | move.*, outcome, control, train, stats, reject.*, firms' inboxes (RegisterReply), the run's stream: create, info, direct get | submit.*, register.*, its inbox |
+ * | market | move.*, outcome, control, train (runs with CTDE learners only), stats, reject.*, firms' inboxes (RegisterReply), the run's stream: create, info, direct get | submit.*, register.*, its inbox |
  * | reader | direct gets and info of the run's stream, through its own account's imports | its inbox |
  *
  * No identity may use `_INBOX.>`; no firm may use JetStream. The reader lives in an account of its
@@ -57,7 +57,9 @@ function inboxesOf(s: RunSubjects, party: Party): string {
 /** The permissions of `who` in the run whose subjects are `s`. */
 export function permissionsOf(s: RunSubjects, who: Identity): Permissions {
   const parties = partiesOf(who);
-  const publish = RULES.filter((r) => parties.includes(r.sender)).map((r) => subjectFor(s, r, who));
+  // A market whose run has no CTDE learner (or is an evaluation) sends nothing only they receive.
+  const silent = (r: MessageRule) => who.role === "market" && who.training === false && r.receivers.every((p) => p === "ctde-firm");
+  const publish = RULES.filter((r) => parties.includes(r.sender) && !silent(r)).map((r) => subjectFor(s, r, who));
   // Answers to requests it receives go to the requesters' inboxes (the market's RegisterReply).
   for (const r of RULES) if (r.reply && r.receivers.some((p) => parties.includes(p))) publish.push(inboxesOf(s, r.sender));
   // The record is JetStream: it "receives" through the stream, not a subscription.

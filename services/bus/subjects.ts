@@ -34,7 +34,8 @@ export type SubjectKind = "register" | "submit" | "move" | "reject" | "outcome" 
 
 /** Who connects to a run's NATS server: each has its own identity, permissions and inbox prefix. */
 export type Identity =
-  | { readonly role: "market" }
+  /** `training: false`: no firm of the run reads the training subject, so the market may not publish on it (default true). */
+  | { readonly role: "market"; readonly training?: boolean }
   | { readonly role: "reader" }
   | { readonly role: "firm"; readonly firmId: string; readonly tier: number; readonly ctde: boolean };
 

@@ -111,6 +111,11 @@ describe("permissions", () => {
     });
     for (const id of identitiesOf(evaluation, "r-1").filter((i) => i.identity.role === "firm"))
       expect(allowed(id.permissions.subscribe, runSubjects("r-1").train)).toBe(false);
+    // And the market may publish on it only in a run where some firm reads it.
+    const marketOf = (e: typeof exp) => identitiesOf(e, "r-1").find((i) => i.name === "market")!;
+    expect(allowed(marketOf(exp).permissions.publish, runSubjects("r-1").train)).toBe(true);
+    expect(allowed(marketOf(evaluation).permissions.publish, runSubjects("r-1").train)).toBe(false);
+    expect(allowed(marketOf(evaluation).permissions.publish, runSubjects("r-1").outcome)).toBe(true);
   });
 });
 
