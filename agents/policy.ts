@@ -74,14 +74,14 @@ export interface TrainingView {
    * Row-major B x observationColumns.length: the state before the round and the one the next round
    * starts from (after an episode's last round: the next episode's initial state).
    */
-  observation: Float64Array;
-  nextObservation: Float64Array;
+  observation: ArrayLike<number>;
+  nextObservation: ArrayLike<number>;
   /** Firm-major F x B. */
-  quantities: Float64Array;
-  profits: Float64Array;
-  marginalCosts: Float64Array;
+  quantities: ArrayLike<number>;
+  profits: ArrayLike<number>;
+  marginalCosts: ArrayLike<number>;
   /** Length B. */
-  prices: Float64Array;
+  prices: ArrayLike<number>;
 }
 
 /** A training phase announcement. */

@@ -24,32 +24,26 @@ if [ ! -x .venv/bin/python ] || [ clients/python/pyproject.toml -nt .venv/.stk-i
   touch .venv/.stk-installed
 fi
 
+# Installs Debian package $1 (needed by $2) when this runs as root with apt-get; else says what is missing.
+apt_install() {
+  if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = "0" ]; then
+    echo "test: installing $1 from Debian's packages ($2)"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$1" >/dev/null \
+      || echo "test: installing $1 failed; the $2 will fail" >&2
+  else
+    echo "test: $1 is missing; the $2 needs it (Debian/Ubuntu: sudo apt-get install $1)" >&2
+  fi
+}
+
 # Headless Chromium for the report tests (test/integration/report.test.ts opens report.html in it):
 # Debian's package, driven by playwright-core; no browser is ever downloaded. Installed outside the
 # repo, so the work tree stays clean. CHROMIUM_PATH names another binary.
-if [ ! -x "${CHROMIUM_PATH:-/usr/bin/chromium}" ]; then
-  if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = "0" ]; then
-    echo "test: installing chromium from Debian's packages (report tests)"
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null \
-      || echo "test: installing chromium failed; the report tests will fail" >&2
-  else
-    echo "test: no chromium at ${CHROMIUM_PATH:-/usr/bin/chromium}; the report tests need it (Debian/Ubuntu: sudo apt-get install chromium)" >&2
-  fi
-fi
+if [ ! -x "${CHROMIUM_PATH:-/usr/bin/chromium}" ]; then apt_install chromium "report tests"; fi
 
 # iproute2's `ip` for the multi-host test (test/integration/multi-host.test.ts: network namespaces
 # as hosts, root only). Debian's package; most images have it already.
-if ! command -v ip >/dev/null 2>&1 && [ ! -x /usr/sbin/ip ] && [ ! -x /sbin/ip ]; then
-  if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = "0" ]; then
-    echo "test: installing iproute2 from Debian's packages (multi-host test)"
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq iproute2 >/dev/null \
-      || echo "test: installing iproute2 failed; the multi-host test will fail" >&2
-  else
-    echo "test: no \`ip\` (iproute2); the multi-host test needs it and root" >&2
-  fi
-fi
+if ! command -v ip >/dev/null 2>&1 && [ ! -x /usr/sbin/ip ] && [ ! -x /sbin/ip ]; then apt_install iproute2 "multi-host test"; fi
 
 # A test that cannot run here fails instead of skipping (as the Python suite's skips do below).
 STK_REQUIRE_ALL=1 npx vitest run "$@"

@@ -458,12 +458,13 @@ export class FirmRuntime {
       step: t.step ?? 0,
       episodeEnd: t.episodeEnd ?? false,
       firmIds: ids,
-      observation: Float64Array.from(t.observation ?? []),
-      nextObservation: Float64Array.from(t.nextObservation ?? []),
-      quantities: Float64Array.from(t.quantities ?? []),
-      profits: Float64Array.from(t.profits ?? []),
-      marginalCosts: Float64Array.from(t.marginalCosts ?? []),
-      prices: Float64Array.from(t.prices ?? []),
+      // Checked above; handed over as decoded, without copies (a critic reads a few columns).
+      observation: t.observation ?? [],
+      nextObservation: t.nextObservation ?? [],
+      quantities: t.quantities ?? [],
+      profits: t.profits ?? [],
+      marginalCosts: t.marginalCosts ?? [],
+      prices: t.prices ?? [],
     });
     if (r instanceof Promise) r.catch((err) => this.log.error({ err }, "policy failed to observe training information"));
   }

@@ -154,6 +154,23 @@ function metaTable(d: RunData): string {
   return table(null, rows, "meta");
 }
 
+/** The body of a report page as it is built: its sections, and each chart's SVG, name and data rows. */
+class ReportPage {
+  readonly parts: string[] = [];
+  readonly charts: string[] = [];
+  readonly data: Record<string, unknown> = {};
+  readonly svgs: RenderedChart[] = [];
+
+  /** Renders a chart and adds it as a figure with its caption; its rows go into the page's data. */
+  async add(name: string, spec: Parameters<typeof renderSvg>[0], caption: string, rows: unknown): Promise<void> {
+    const svg = await renderSvg(spec);
+    this.parts.push(figure(name, svg, caption));
+    this.svgs.push({ name, svg });
+    this.charts.push(name);
+    this.data[name] = rows;
+  }
+}
+
 /** Renders the report of one run (data loaded) to HTML. */
 export async function runReportHtml(
   d: RunData,
@@ -162,18 +179,10 @@ export async function runReportHtml(
   const ix = seriesIndex(d.firms);
   const s = d.summary;
   const bands = phaseBands(d);
-  const charts: string[] = [];
   const notes: string[] = [];
-  const data: Record<string, unknown> = {};
-  const parts: string[] = [];
-  const svgs: RenderedChart[] = [];
-  const add = async (name: string, spec: Parameters<typeof renderSvg>[0], caption: string, rows: unknown) => {
-    const svg = await renderSvg(spec);
-    parts.push(figure(name, svg, caption));
-    svgs.push({ name, svg });
-    charts.push(name);
-    data[name] = rows;
-  };
+  const body = new ReportPage();
+  const { charts, parts, data, svgs } = body;
+  const add = body.add.bind(body);
   const dynamic = s.reference.kind !== "stage-equilibrium";
   const refWord = dynamic ? `the ${s.reference.kind} reference (mean over the episode's steps)` : "the Stackelberg equilibrium";
 
@@ -444,17 +453,9 @@ export async function writeComparison(dirs: readonly string[], out: string, svgD
   const groups = groupRuns(runs);
   const labels = groups.map((g) => g.label);
   const firmIds = [...new Set(runs.flatMap((d) => d.firms))].sort();
-  const charts: string[] = [];
-  const parts: string[] = [];
-  const data: Record<string, unknown> = {};
-  const svgs: RenderedChart[] = [];
-  const add = async (name: string, spec: Parameters<typeof renderSvg>[0], caption: string, rows: unknown) => {
-    const svg = await renderSvg(spec);
-    parts.push(figure(name, svg, caption));
-    svgs.push({ name, svg });
-    charts.push(name);
-    data[name] = rows;
-  };
+  const body = new ReportPage();
+  const { charts, parts, data, svgs } = body;
+  const add = body.add.bind(body);
 
   // Final outcomes: one row per run, then the mean and spread over each group's seeds.
   const header = [
