@@ -38,6 +38,8 @@ export abstract class NeuralPolicy implements Policy {
   protected readonly log: Logger | undefined;
   protected training = true;
   protected exploring = false;
+  /** Exploration window in this phase, as a share of quantityMax around the greedy quantity. */
+  private exploreWidth = 1;
   /** Rounds this firm has learned from (drives the exploration schedule). */
   protected trainedRounds = 0;
   /** Name of the tfjs backend on the acting thread. */
@@ -138,6 +140,7 @@ export abstract class NeuralPolicy implements Policy {
     const was = this.learning;
     this.training = phase.training;
     this.exploring = phase.exploring;
+    this.exploreWidth = phase.exploring ? (this.opts.exploreWidthAt?.(phase.round) ?? 1) : 1;
     if (was && !this.learning) {
       this.flush(true);
       this.updater?.barrier();
@@ -150,10 +153,24 @@ export abstract class NeuralPolicy implements Policy {
     return tf.tidy(() => tf.sigmoid(net.apply(tf.tensor2d(x, [this.B, net.shape.inputs]))).dataSync() as Float32Array);
   }
 
-  /** Uniform quantities over [0, quantityMax] (exploring phases). */
-  protected uniformActions(): Float64Array {
+  /**
+   * Exploring phases: uniform quantities over [0, quantityMax], or, when the phase plan narrows the
+   * window, over exploreWidth x quantityMax centred on this instance's greedy quantity (shifted to
+   * stay inside the range, so the density is the same everywhere in it).
+   */
+  protected exploringActions(ctx: ActContext): Float64Array {
     const out = new Float64Array(this.B);
-    for (let i = 0; i < this.B; i++) out[i] = this.rng.uniform(0, this.run.quantityMax);
+    const qMax = this.run.quantityMax;
+    const w = this.exploreWidth;
+    if (!(w < 1)) {
+      for (let i = 0; i < this.B; i++) out[i] = this.rng.uniform(0, qMax);
+      return out;
+    }
+    const means = this.actorMeans(this.features.build(ctx, new Float32Array(this.B * this.features.width)));
+    for (let i = 0; i < this.B; i++) {
+      const lo = Math.min(Math.max((means[i] as number) - w / 2, 0), 1 - w);
+      out[i] = this.rng.uniform(lo * qMax, (lo + w) * qMax);
+    }
     return out;
   }
 

@@ -4,7 +4,7 @@
  * will train (exploration is annealed over them).
  */
 import type { Logger } from "pino";
-import { phasesOf } from "../../services/config/phases.js";
+import { phaseAt, phasesOf } from "../../services/config/phases.js";
 import type { Experiment, ResolvedFirm } from "../../services/config/index.js";
 import type { BackendPreference } from "./backend.js";
 import type { TrainerHost } from "./host.js";
@@ -21,6 +21,11 @@ export interface LearnerOptions {
    * goes on (default 1: double buffering). Acting waits when the trainer is further behind.
    */
   maxPolicyLag?: number;
+  /**
+   * The exploration window of the phase in force at `round`, as a share of quantityMax around the
+   * greedy quantity (1: the whole range); from the market's own phase plan.
+   */
+  exploreWidthAt?: (round: number) => number;
   /** Rounds in which this firm trains over the run; exploration noise anneals over them. */
   trainingRounds: number;
   logger?: Logger;
@@ -46,6 +51,12 @@ export function trainingRoundsOf(exp: Experiment, firm: ResolvedFirm): number {
   return n;
 }
 
+/** The exploration window of the phase in force at a round (services/config/phases.ts decides it). */
+export function exploreWidthOf(exp: Experiment): (round: number) => number {
+  const phases = phasesOf(exp);
+  return (round) => phaseAt(phases, round).exploreWidth ?? 1;
+}
+
 /** The options for `firm` in `exp`. */
 export function learnerOptions(exp: Experiment, firm: ResolvedFirm, logger?: Logger): LearnerOptions {
   return {
@@ -54,6 +65,7 @@ export function learnerOptions(exp: Experiment, firm: ResolvedFirm, logger?: Log
     deterministic: exp.training.deterministic,
     maxPolicyLag: exp.training.maxPolicyLag,
     trainingRounds: Math.max(1, trainingRoundsOf(exp, firm)),
+    exploreWidthAt: exploreWidthOf(exp),
     ...(logger ? { logger } : {}),
   };
 }

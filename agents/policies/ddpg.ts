@@ -102,7 +102,7 @@ export class DdpgPolicy extends NeuralPolicy {
     // A round whose training information never came cannot be learned from; the open valuation
     // transition chain breaks there.
     if (this.joint.dropStale()) this.prev = undefined;
-    if (this.exploring) return this.uniformActions();
+    if (this.exploring) return this.exploringActions(ctx);
     const x = this.features.build(ctx, new Float32Array(B * this.dA));
     const mu = this.actorMeans(x);
     const out = new Float64Array(B);

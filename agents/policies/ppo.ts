@@ -99,7 +99,7 @@ export class PpoPolicy extends NeuralPolicy {
     const qMax = this.run.quantityMax;
     this.pending = undefined;
     if (this.joint.dropStale()) this.dropEpisode();
-    if (this.exploring) return this.uniformActions();
+    if (this.exploring) return this.exploringActions(ctx);
     const x = this.features.build(ctx, this.x);
     const means = this.actorMeans(x);
     const out = new Float64Array(B);

@@ -12,6 +12,11 @@ export interface Phase {
   startRound: number;
   training: string[];
   exploring: string[];
+  /**
+   * Exploring firms play uniformly in a window of this share of quantityMax around their greedy
+   * quantity (the schedule's exploreWidth after the first leader phase); absent: the whole range.
+   */
+  exploreWidth?: number;
 }
 
 /** The phases of a run in order (the first starts at round 0). */
@@ -26,12 +31,15 @@ export function phasesOf(exp: Experiment): Phase[] {
   const evalStart = Math.max(0, total - s.evaluateRounds);
   const phases: Phase[] = [];
   let next: "train-followers" | "train-leaders" = s.firstPhase;
+  let leadersTrained = false;
   for (let r = 0; r < evalStart; r += s.phaseRounds) {
+    const local = leadersTrained && s.exploreWidth < 1;
     phases.push(
       next === "train-followers"
-        ? { name: next, startRound: r, training: followers, exploring: leaders }
+        ? { name: next, startRound: r, training: followers, exploring: leaders, ...(local ? { exploreWidth: s.exploreWidth } : {}) }
         : { name: next, startRound: r, training: leaders, exploring: [] },
     );
+    if (next === "train-leaders") leadersTrained = true;
     next = next === "train-followers" ? "train-leaders" : "train-followers";
   }
   if (s.evaluateRounds > 0) phases.push({ name: "evaluate", startRound: evalStart, training: [], exploring: [] });

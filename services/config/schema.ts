@@ -236,6 +236,17 @@ const scheduleSchema = z.discriminatedUnion("kind", [
     /** Rounds at the end with every policy frozen and greedy (evaluation). */
     evaluateRounds: z.number().int().min(0).default(20),
     firstPhase: z.enum(["train-followers", "train-leaders"]).default("train-followers"),
+    /**
+     * Where exploring leaders play in the follower phases that come after a leader phase: uniformly
+     * in a window of this share of quantityMax centred on the leader's greedy quantity (shifted to
+     * stay inside [0, quantityMax]). The first follower phase, and every one with exploreWidth 1,
+     * spans the whole range. A follower's reaction function is then fitted most densely where the
+     * leaders actually play, and its slope there decides where the leaders settle. Honoured by the
+     * neural learners; the tabular ones keep a table over the whole grid and explore it uniformly.
+     */
+    exploreWidth: finite()
+      .refine((v) => v > 0 && v <= 1, { message: "expected a number in (0, 1]" })
+      .default(1),
   }),
   /**
    * Decentralized execution of trained policies (`stackelberg evaluate`): every firm frozen and

@@ -78,6 +78,26 @@ describe("ppo phases", () => {
     }
   });
 
+  test("ppo - a narrowed exploring phase plays uniformly in the window around the greedy quantity", async () => {
+    const p = await PpoPolicy.create(run(512), ppoDefaults, { ...opts, exploreWidthAt: (r) => (r >= 100 ? 0.2 : 1) });
+    try {
+      p.onPhase({ name: "evaluate", round: 50, training: false, exploring: false });
+      const greedy = ((await p.act(ctx(512))) as Float64Array)[0] as number;
+      p.onPhase({ name: "train-followers", round: 100, training: false, exploring: true });
+      const a = (await p.act(ctx(512))) as Float64Array;
+      expect(Math.min(...a)).toBeGreaterThanOrEqual(greedy - 10 - 1e-9);
+      expect(Math.max(...a)).toBeLessThanOrEqual(greedy + 10 + 1e-9);
+      expect(Math.min(...a)).toBeLessThan(greedy - 9);
+      expect(Math.max(...a)).toBeGreaterThan(greedy + 9);
+      // A phase the plan leaves wide spans the whole range again.
+      p.onPhase({ name: "train-followers", round: 0, training: false, exploring: true });
+      const b = (await p.act(ctx(512))) as Float64Array;
+      expect(Math.max(...b) - Math.min(...b)).toBeGreaterThan(90);
+    } finally {
+      await p.close();
+    }
+  });
+
   test("ppo - a frozen firm acts greedily (the policy mean) and does not learn", async () => {
     const p = await PpoPolicy.create(run(8), ppoDefaults, opts);
     try {
