@@ -104,17 +104,26 @@ interface LearnerSettings {
   source: string;
 }
 
+/** PPO and MAPPO: three cycles of follower and leader phases (the later follower phases explore locally). */
 const GRADIENT: Omit<LearnerSettings, "source"> = {
   batch: 256,
-  episodes: 4020,
-  schedule: { kind: "alternating", phaseRounds: 1000, evaluateRounds: 20, firstPhase: "train-followers" },
+  episodes: 6020,
+  schedule: { kind: "alternating", phaseRounds: 1000, evaluateRounds: 20, firstPhase: "train-followers", exploreWidth: 0.2 },
+};
+
+/** DDPG and MADDPG: the settings of experiments/ddpg-duopoly.yaml and maddpg-duopoly.yaml (three cycles of 500-round phases). */
+const DETERMINISTIC_PG: Omit<LearnerSettings, "source"> = {
+  batch: 256,
+  episodes: 3020,
+  schedule: { kind: "alternating", phaseRounds: 500, evaluateRounds: 20, firstPhase: "train-followers", exploreWidth: 0.2 },
+  policy: { noise: 0.2, finalNoise: 0.05, net: { hidden: [32, 32], learningRate: 0.003 } },
 };
 
 export const SETTINGS: Record<LearnerKind, LearnerSettings> = {
-  ppo: { ...GRADIENT, source: "experiments/ppo-one-leader-two-followers.yaml" },
-  mappo: { ...GRADIENT, source: "experiments/ppo-one-leader-two-followers.yaml (kind mappo)" },
-  ddpg: { ...GRADIENT, source: "experiments/ppo-one-leader-two-followers.yaml schedule (kind ddpg, defaults)" },
-  maddpg: { ...GRADIENT, source: "experiments/ppo-one-leader-two-followers.yaml schedule (kind maddpg, defaults)" },
+  ppo: { ...GRADIENT, source: "experiments/mappo-two-leaders-two-followers.yaml, kind ppo" },
+  mappo: { ...GRADIENT, source: "experiments/mappo-two-leaders-two-followers.yaml" },
+  ddpg: { ...DETERMINISTIC_PG, source: "experiments/ddpg-duopoly.yaml" },
+  maddpg: { ...DETERMINISTIC_PG, source: "experiments/maddpg-duopoly.yaml" },
   "q-learning": {
     batch: 1024,
     episodes: 820,
@@ -165,6 +174,14 @@ export interface CellResult {
   wallSeconds?: number;
   error?: string;
   date: string;
+  /** The learner's settings the cell was run with (settingsKey); a cell of older settings is shown as such, not counted. */
+  settings?: string;
+}
+
+/** A fingerprint of a learner kind's settings (what generateExperiment puts in every cell's file). */
+export function settingsKey(learner: LearnerKind): string {
+  const { source: _source, ...rest } = SETTINGS[learner];
+  return JSON.stringify(rest);
 }
 
 /** Distance, quantities and rows dropped from a run's summary.json. */
@@ -284,8 +301,10 @@ export function renderMarkdown(results: CellResult[], meta: { machine: string; c
   for (const l of LEARNERS) {
     const s = SETTINGS[l];
     const sc = s.schedule as { phaseRounds: number; evaluateRounds: number };
+    const policy = s.policy ? `, policy ${JSON.stringify(s.policy)}` : "";
+    const width = (s.schedule as { exploreWidth?: number }).exploreWidth;
     lines.push(
-      `- \`${l}\`: B = ${s.batch}, ${s.episodes} rounds, alternating schedule, ${sc.phaseRounds} rounds per phase, ${sc.evaluateRounds} evaluation rounds, defaults otherwise (from ${s.source})`,
+      `- \`${l}\`: B = ${s.batch}, ${s.episodes} rounds, alternating schedule, ${sc.phaseRounds} rounds per phase, ${sc.evaluateRounds} evaluation rounds${width !== undefined ? `, exploreWidth ${width}` : ""}${policy}, defaults otherwise (from ${s.source})`,
     );
   }
   lines.push("");
@@ -299,6 +318,8 @@ export function renderMarkdown(results: CellResult[], meta: { machine: string; c
       const cells = seeds.map((s) => {
         const r = cell(l, m.key, s);
         if (!r) return "not run";
+        if (r.settings !== settingsKey(l))
+          return `not run (older settings: ${r.status === "ok" ? pct(r.distance ?? Number.NaN) : "failed"})`;
         if (r.status === "failed") {
           misses.push(`${l} / ${m.key} / seed ${s}: failed`);
           return `failed: ${(r.error ?? "").replace(/\|/g, "/").replace(/\s+/g, " ").slice(0, 80)}`;
@@ -330,7 +351,7 @@ export function renderMarkdown(results: CellResult[], meta: { machine: string; c
     for (const m of MARKETS)
       for (const s of seeds) {
         const r = cell(l, m.key, s);
-        if (r?.status !== "ok" || !r.quantities) continue;
+        if (r?.status !== "ok" || !r.quantities || r.settings !== settingsKey(l)) continue;
         const q = Object.entries(r.quantities)
           .sort(([a], [b]) => a.localeCompare(b))
           .map(([id, v]) => `${id} ${v.quantity.toFixed(2)} (${v.equilibrium.toFixed(2)})`)
@@ -404,7 +425,16 @@ async function main(): Promise<void> {
   let results: CellResult[] = existsSync(jsonPath) ? (JSON.parse(readFileSync(jsonPath, "utf8")) as CellResult[]) : [];
   const machine = `${cpus().length} x ${cpus()[0]?.model ?? "cpu"}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version} (${hostname()})`;
   const command = "npm run convergence            # = npm run build && node dist/bench/convergence.js";
+  const key = (c: CellResult) => `${c.learner}/${c.market}/${c.seed}`;
+  const mine = new Set<string>();
   const save = () => {
+    // Another run of this tool (other learners or markets) may have saved cells since: merge, so
+    // that runs side by side never overwrite each other's cells.
+    if (existsSync(jsonPath)) {
+      const onDisk = JSON.parse(readFileSync(jsonPath, "utf8")) as CellResult[];
+      const ours = results.filter((c) => mine.has(key(c)));
+      results = [...onDisk.filter((c) => !mine.has(key(c))), ...ours];
+    }
     writeFileSync(jsonPath, `${JSON.stringify(results, null, 1)}\n`);
     writeFileSync(mdPath, renderMarkdown(results, { machine, command }));
   };
@@ -426,11 +456,13 @@ async function main(): Promise<void> {
           const r = await runOnce(cli, file, seed, out, opts.timeoutSeconds);
           const wallSeconds = (performance.now() - t0) / 1000;
           let cellResult: CellResult;
-          if (!r.ok) cellResult = { learner, market: market.key, seed, status: "failed", error: r.error, wallSeconds, date };
+          const settings = settingsKey(learner);
+          if (!r.ok)
+            cellResult = { learner, market: market.key, seed, status: "failed", error: r.error, wallSeconds, date, settings };
           else
             try {
               const parsed = parseSummary(JSON.parse(readFileSync(join(out, "summary.json"), "utf8")));
-              cellResult = { learner, market: market.key, seed, status: "ok", ...parsed, wallSeconds, date };
+              cellResult = { learner, market: market.key, seed, status: "ok", ...parsed, wallSeconds, date, settings };
             } catch (e) {
               cellResult = {
                 learner,
@@ -440,10 +472,12 @@ async function main(): Promise<void> {
                 error: (e as Error).message,
                 wallSeconds,
                 date,
+                settings,
               };
             }
           results = results.filter((x) => !(x.learner === learner && x.market === market.key && x.seed === seed));
           results.push(cellResult);
+          mine.add(key(cellResult));
           save();
           const d = cellResult.status === "ok" ? pct(cellResult.distance ?? Number.NaN) : `failed (${cellResult.error})`;
           console.log(

@@ -9,12 +9,17 @@
  * (between the generated-table markers).
  *
  *   node dist/bench/ctde.js [--experiments mappo-two-leaders-two-followers,ppo-two-leaders-two-followers]
- *                           [--seeds 1,2,3] [--rounds 100] [--out runs/ctde]
+ *                           [--seeds 1,2,3] [--rounds 100] [--out runs/ctde] [--reuse]
+ *
+ * --reuse: a seed whose trained run folder already holds a finished run of the same settings
+ * (its config.yaml resolves to the experiment file's market, firms and training with that seed) is
+ * not trained again, only evaluated; a folder of other settings is refused.
  */
 import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
+import { loadExperiment } from "../services/config/index.js";
 
 interface FirmResult {
   quantity: number;
@@ -71,6 +76,22 @@ export function renderTable(rows: CtdeRow[]): string {
   return lines.join("\n");
 }
 
+/**
+ * --reuse: true when `trained` holds a finished run (summary.json) whose config resolves to the
+ * same market, firms and training as `file` with `seed`; throws when it holds one of other settings.
+ */
+function sameSettings(trained: string, file: string, seed: number): boolean {
+  if (!existsSync(join(trained, "summary.json")) || !existsSync(join(trained, "config.yaml"))) return false;
+  const pick = (path: string) => {
+    const e = loadExperiment(path);
+    return JSON.stringify({ market: e.market, firms: e.firms, training: e.training });
+  };
+  const run = loadExperiment(join(trained, "config.yaml"));
+  if (run.seed !== seed || pick(join(trained, "config.yaml")) !== pick(file))
+    throw new Error(`--reuse: ${trained} was trained with other settings (or seed) than ${file} --seed ${seed}; run without --reuse`);
+  return true;
+}
+
 async function main(): Promise<void> {
   const argv = process.argv.slice(2);
   const opt = (name: string, dflt: string) => {
@@ -81,6 +102,7 @@ async function main(): Promise<void> {
   const experiments = opt("experiments", "mappo-two-leaders-two-followers,ppo-two-leaders-two-followers").split(",");
   const seeds = opt("seeds", "1,2,3").split(",").map(Number);
   const rounds = opt("rounds", "100");
+  const reuse = argv.includes("--reuse");
   const outRoot = opt("out", join(root, "runs", "ctde"));
   const jsonFile = join(root, "docs", "studies", "ctde.json");
   const rows: CtdeRow[] = existsSync(jsonFile) ? (JSON.parse(readFileSync(jsonFile, "utf8")) as CtdeRow[]) : [];
@@ -89,12 +111,15 @@ async function main(): Promise<void> {
       const file = join(root, "experiments", `${experiment}.yaml`);
       const trained = join(outRoot, `${experiment}-s${seed}`);
       const evaluated = `${trained}-evaluation`;
-      rmSync(trained, { recursive: true, force: true });
+      const kept = reuse && sameSettings(trained, file, seed);
+      if (!kept) rmSync(trained, { recursive: true, force: true });
       rmSync(evaluated, { recursive: true, force: true });
       mkdirSync(outRoot, { recursive: true });
-      process.stderr.write(`training ${experiment} seed ${seed}\n`);
+      process.stderr.write(`${kept ? "reusing the trained run of" : "training"} ${experiment} seed ${seed}\n`);
       const row: CtdeRow = { experiment, seed, trainSeconds: Number.NaN, trainDistance: Number.NaN, evalDistance: Number.NaN, firms: {} };
-      const t = await cli(["run", file, "--seed", String(seed), "--out", trained, "--json"]);
+      const t = kept
+        ? { code: 0, stdout: JSON.stringify({ summary: JSON.parse(readFileSync(join(trained, "summary.json"), "utf8")) }), stderr: "" }
+        : await cli(["run", file, "--seed", String(seed), "--out", trained, "--json"]);
       if (t.code !== 0) row.error = `training exit ${t.code}: ${t.stderr.trim().split("\n").at(-1) ?? ""}`;
       else {
         const ts = summaryOf(t.stdout);

@@ -241,12 +241,13 @@ const scheduleSchema = z.discriminatedUnion("kind", [
      * in a window of this share of quantityMax centred on the leader's greedy quantity (shifted to
      * stay inside [0, quantityMax]). The first follower phase, and every one with exploreWidth 1,
      * spans the whole range. A follower's reaction function is then fitted most densely where the
-     * leaders actually play, and its slope there decides where the leaders settle. Honoured by the
-     * neural learners; the tabular ones keep a table over the whole grid and explore it uniformly.
+     * leaders actually play, and its slope there decides where the leaders settle (docs/alternating.md
+     * has the measurements behind the default). Honoured by the neural learners; the tabular ones
+     * keep a table over the whole grid and explore it uniformly.
      */
     exploreWidth: finite()
       .refine((v) => v > 0 && v <= 1, { message: "expected a number in (0, 1]" })
-      .default(1),
+      .default(0.2),
   }),
   /**
    * Decentralized execution of trained policies (`stackelberg evaluate`): every firm frozen and

@@ -13,6 +13,7 @@ import {
   parseArgs,
   parseSummary,
   renderMarkdown,
+  settingsKey,
 } from "../../../bench/convergence.js";
 import { parseExperiment } from "../../../services/config/load.js";
 
@@ -79,10 +80,14 @@ describe("convergence matrix", () => {
         droppedRows: 0,
         wallSeconds: 40,
         date,
+        settings: settingsKey("ppo"),
         quantities: { leader: { quantity: 45.1, equilibrium: 45 } },
       },
-      { learner: "ppo", market: "duopoly", seed: 2, status: "ok", distance: 0.031, droppedRows: 0, wallSeconds: 41, date },
-      { learner: "ppo", market: "duopoly", seed: 3, status: "failed", error: "exit 1: boom | bad", wallSeconds: 2, date },
+      { learner: "ppo", market: "duopoly", seed: 2, status: "ok", distance: 0.031, droppedRows: 0, wallSeconds: 41, date, settings: settingsKey("ppo") },
+      { learner: "ppo", market: "duopoly", seed: 3, status: "failed", error: "exit 1: boom | bad", wallSeconds: 2, date, settings: settingsKey("ppo") },
+      // A cell run with other settings is not counted.
+      { learner: "mappo", market: "ce", seed: 1, status: "ok", distance: 0.05, droppedRows: 0, wallSeconds: 9, date, settings: "{}" },
+      { learner: "mappo", market: "ce", seed: 2, status: "ok", distance: 0.05, droppedRows: 0, wallSeconds: 9, date },
     ];
     const md = renderMarkdown(results, { machine: "test", command: "npm run convergence" });
     expect(md).toContain("| ppo | duopoly | 0.50% / 40 s / 0 | **3.10%** / 41 s / 0 | failed: exit 1: boom / bad |");
@@ -90,5 +95,7 @@ describe("convergence matrix", () => {
     expect(md).toContain("- ppo / duopoly / seed 2: 3.10%");
     expect(md).toContain("- ppo / duopoly / seed 3: failed");
     expect(md).toContain("leader 45.10 (45.00)");
+    expect(md).toContain("| mappo | ce | not run (older settings: 5.00%) | not run (older settings: 5.00%) | not run |");
+    expect(md).not.toContain("mappo / ce / seed 1");
   });
 });

@@ -38,8 +38,9 @@ describe("alternating phase plan", () => {
     ]);
   });
 
-  it("spans the whole range by default", () => {
-    expect(phasesOf(exp({})).every((p) => p.exploreWidth === undefined)).toBe(true);
+  it("narrows to 0.2 of the range by default; exploreWidth 1 keeps the whole range", () => {
+    expect(phasesOf(exp({})).map((p) => p.exploreWidth)).toEqual([undefined, undefined, 0.2, undefined, 0.2, undefined]);
+    expect(phasesOf(exp({ exploreWidth: 1 })).every((p) => p.exploreWidth === undefined)).toBe(true);
   });
 
   it("refuses a width outside (0, 1]", () => {
