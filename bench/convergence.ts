@@ -15,7 +15,7 @@
  *                                  [--timeout 1200] [--render-only]
  */
 import { spawn } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, hostname, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
@@ -435,7 +435,10 @@ async function main(): Promise<void> {
       const ours = results.filter((c) => mine.has(key(c)));
       results = [...onDisk.filter((c) => !mine.has(key(c))), ...ours];
     }
-    writeFileSync(jsonPath, `${JSON.stringify(results, null, 1)}\n`);
+    // Written whole, then renamed into place: a run reading it meanwhile never sees half a file.
+    const tmp = `${jsonPath}.${process.pid}.tmp`;
+    writeFileSync(tmp, `${JSON.stringify(results, null, 1)}\n`);
+    renameSync(tmp, jsonPath);
     writeFileSync(mdPath, renderMarkdown(results, { machine, command }));
   };
   if (opts.renderOnly) {

@@ -33,8 +33,8 @@ for (const f of exp.firms) {
     process.exit(1);
   }
   const s = cp.meta.spec;
-  if (f.tier > 0 && s.actorIn !== 1) {
-    console.error(`reaction-slope: ${f.id} sees ${s.actorIn} inputs; this tool reads followers that see only the committed total`);
+  if (s.actorIn !== 1) {
+    console.error(`reaction-slope: ${f.id} sees ${s.actorIn} inputs; this tool reads firms with one input (a follower's committed total, a leader's constant)`);
     process.exit(1);
   }
   const m = new Mlp({ inputs: s.actorIn, hidden: s.hidden, outputs: 1 }, 0, false);

@@ -168,8 +168,8 @@ export abstract class NeuralPolicy implements Policy {
     }
     const means = this.actorMeans(this.features.build(ctx, new Float32Array(this.B * this.features.width)));
     for (let i = 0; i < this.B; i++) {
-      const lo = Math.min(Math.max((means[i] as number) - w / 2, 0), 1 - w);
-      out[i] = this.rng.uniform(lo * qMax, (lo + w) * qMax);
+      const [lo, hi] = exploreWindow(means[i] as number, w);
+      out[i] = this.rng.uniform(lo * qMax, hi * qMax);
     }
     return out;
   }
@@ -262,4 +262,14 @@ export abstract class NeuralPolicy implements Policy {
       throw new Error(`${this.kind} policy of ${this.run.firmId} is not started or already closed`);
     return { acting, host, updater, spec };
   }
+}
+
+/**
+ * The exploring window [lo, hi] (shares of quantityMax) of width `w` centred on the greedy share
+ * `mean`, shifted to stay inside [0, 1] (so the density is the same everywhere in it).
+ */
+export function exploreWindow(mean: number, w: number): [number, number] {
+  const width = Math.min(Math.max(w, 0), 1);
+  const lo = Math.min(Math.max(mean - width / 2, 0), 1 - width);
+  return [lo, Math.min(lo + width, 1)];
 }

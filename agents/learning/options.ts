@@ -23,7 +23,9 @@ export interface LearnerOptions {
   maxPolicyLag?: number;
   /**
    * The exploration window of the phase in force at `round`, as a share of quantityMax around the
-   * greedy quantity (1: the whole range); from the market's own phase plan.
+   * greedy quantity (1: the whole range). The firm computes it from its copy of the experiment with
+   * the market's own planner (phasesOf); the market's RunControl carries who explores, not the
+   * window, so an outside agent in the exploring list chooses its own exploration.
    */
   exploreWidthAt?: (round: number) => number;
   /** Rounds in which this firm trains over the run; exploration noise anneals over them. */

@@ -31,15 +31,19 @@ export function phasesOf(exp: Experiment): Phase[] {
   const evalStart = Math.max(0, total - s.evaluateRounds);
   const phases: Phase[] = [];
   let next: "train-followers" | "train-leaders" = s.firstPhase;
+  // The window narrows only once the followers have seen the whole range and the leaders have
+  // learned against them (so the greedy quantity it centres on means something).
+  let followersTrained = false;
   let leadersTrained = false;
   for (let r = 0; r < evalStart; r += s.phaseRounds) {
-    const local = leadersTrained && s.exploreWidth < 1;
+    const local = followersTrained && leadersTrained && s.exploreWidth < 1;
     phases.push(
       next === "train-followers"
         ? { name: next, startRound: r, training: followers, exploring: leaders, ...(local ? { exploreWidth: s.exploreWidth } : {}) }
         : { name: next, startRound: r, training: leaders, exploring: [] },
     );
-    if (next === "train-leaders") leadersTrained = true;
+    if (next === "train-leaders" && followersTrained) leadersTrained = true;
+    if (next === "train-followers") followersTrained = true;
     next = next === "train-followers" ? "train-leaders" : "train-followers";
   }
   if (s.evaluateRounds > 0) phases.push({ name: "evaluate", startRound: evalStart, training: [], exploring: [] });

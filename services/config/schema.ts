@@ -237,13 +237,15 @@ const scheduleSchema = z.discriminatedUnion("kind", [
     evaluateRounds: z.number().int().min(0).default(20),
     firstPhase: z.enum(["train-followers", "train-leaders"]).default("train-followers"),
     /**
-     * Where exploring leaders play in the follower phases that come after a leader phase: uniformly
-     * in a window of this share of quantityMax centred on the leader's greedy quantity (shifted to
-     * stay inside [0, quantityMax]). The first follower phase, and every one with exploreWidth 1,
-     * spans the whole range. A follower's reaction function is then fitted most densely where the
-     * leaders actually play, and its slope there decides where the leaders settle (docs/alternating.md
-     * has the measurements behind the default). Honoured by the neural learners; the tabular ones
-     * keep a table over the whole grid and explore it uniformly.
+     * Where exploring leaders play in the follower phases that come after a whole-range follower
+     * phase and a leader phase: uniformly in a window of this share of quantityMax centred on the
+     * leader's greedy quantity (shifted to stay inside [0, quantityMax]). The first follower phase,
+     * and every one with exploreWidth 1, spans the whole range. A follower's reaction function is
+     * then fitted most densely where the leaders actually play, and its slope there decides where
+     * the leaders settle (docs/alternating.md has the measurements behind the default). Honoured by
+     * the neural learners; the tabular ones keep a table over the whole grid and explore it
+     * uniformly. The window is not in the market's RunControl: an outside agent in the exploring
+     * list chooses its own exploration.
      */
     exploreWidth: finite()
       .refine((v) => v > 0 && v <= 1, { message: "expected a number in (0, 1]" })

@@ -3,6 +3,9 @@
  * experiment is valid, settings are the same per learner across markets, summaries are parsed, the
  * options select subsets and the Markdown marks misses, failures and cells not run.
  */
+import { readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { describe, expect, test } from "vitest";
 import { parse, stringify } from "yaml";
 import {
@@ -38,6 +41,22 @@ describe("convergence matrix", () => {
     const twoTwo = MARKETS.find((m) => m.key === "2l2f");
     expect(twoTwo?.firms.filter((f) => f.role === "leader").length).toBe(2);
     expect(twoTwo?.firms.filter((f) => f.role === "follower").length).toBe(2);
+  });
+
+  test("convergence - the settings of a row are those of the experiment file it names", () => {
+    const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "..");
+    const same = (learner: (typeof LEARNERS)[number], market: string, file: string) => {
+      const m = MARKETS.find((x) => x.key === market);
+      if (!m) throw new Error(market);
+      const gen = parseExperiment(generateExperiment(learner, m));
+      const lib = parseExperiment(parse(readFileSync(join(root, "experiments", file), "utf8")));
+      // checkpointEvery only says when checkpoints are written.
+      const pick = (e: typeof gen) => ({ market: e.market, firms: e.firms, training: { ...e.training, checkpointEvery: 0 } });
+      expect(pick(gen)).toEqual(pick(lib));
+    };
+    same("ddpg", "duopoly", "ddpg-duopoly.yaml");
+    same("maddpg", "duopoly", "maddpg-duopoly.yaml");
+    same("mappo", "2l2f", "mappo-two-leaders-two-followers.yaml");
   });
 
   test("convergence - parseSummary reads distance, quantities and sums dropped rows", () => {

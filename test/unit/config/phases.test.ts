@@ -30,11 +30,15 @@ describe("alternating phase plan", () => {
     expect([at(0), at(150), at(200), at(299), at(450), at(510)]).toEqual([1, 1, 0.2, 0.2, 0.2, 1]);
   });
 
-  it("starting with a leader phase, the first follower phase is already narrow", () => {
+  it("starting with a leader phase, the window narrows only after a whole-range follower phase and a leader phase after it", () => {
     const phases = phasesOf(exp({ exploreWidth: 0.5, firstPhase: "train-leaders" }));
-    expect(phases.slice(0, 2).map((p) => [p.name, p.exploreWidth])).toEqual([
+    expect(phases.map((p) => [p.name, p.exploreWidth])).toEqual([
+      ["train-leaders", undefined],
+      ["train-followers", undefined],
       ["train-leaders", undefined],
       ["train-followers", 0.5],
+      ["train-leaders", undefined],
+      ["evaluate", undefined],
     ]);
   });
 

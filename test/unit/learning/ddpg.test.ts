@@ -1,8 +1,10 @@
 /** DDPG and MADDPG: a learner facing a rival with a fixed quantity finds its best reply. */
 import { describe, expect, test } from "vitest";
+import { exploreWindow } from "../../../agents/learning/neural-policy.js";
 import { learnerOptions } from "../../../agents/learning/options.js";
 import { type DdpgConfig, DdpgPolicy } from "../../../agents/policies/ddpg.js";
 import { FixedPolicy } from "../../../agents/policies/fixed.js";
+import { parseExperiment } from "../../../services/config/load.js";
 import type { ExperimentInput } from "../../../services/config/schema.js";
 import { Harness, meanOf, meanProfit } from "./harness.js";
 
@@ -87,6 +89,87 @@ describe("maddpg critic inputs", () => {
       await h.play(2);
     } finally {
       await h.close();
+    }
+  }, 60_000);
+});
+
+describe("exploring window", () => {
+  test("exploreWindow - width w around the greedy share, shifted to stay inside [0, 1]", () => {
+    const close = (a: [number, number], b: [number, number]) => {
+      expect(a[0]).toBeCloseTo(b[0], 12);
+      expect(a[1]).toBeCloseTo(b[1], 12);
+    };
+    close(exploreWindow(0.5, 0.2), [0.4, 0.6]);
+    close(exploreWindow(0, 0.2), [0, 0.2]);
+    close(exploreWindow(0.02, 0.2), [0, 0.2]);
+    close(exploreWindow(0.98, 0.2), [0.8, 1]);
+    close(exploreWindow(1, 0.2), [0.8, 1]);
+    close(exploreWindow(0.3, 1), [0, 1]);
+    for (let k = 1; k < 1000; k++) {
+      const [lo, hi] = exploreWindow(k / 1000, k / 1000);
+      expect(lo).toBeGreaterThanOrEqual(0);
+      expect(hi).toBeLessThanOrEqual(1);
+    }
+  });
+
+  test("ddpg - a narrowed exploring phase plays uniformly in the window around the greedy quantity", async () => {
+    const exp: ExperimentInput = {
+      name: "ddpg-window",
+      seed: 3,
+      market: { demand: { kind: "linear", a: 100, b: 1 }, batch: 512, roundsPerEpisode: 1, episodes: 2, quantityMax: 100 },
+      firms: [
+        { id: "leader", role: "leader", cost: { kind: "linear", c: 10 }, policy: { kind: "ddpg" } },
+        { id: "follower", role: "follower", cost: { kind: "linear", c: 10 }, policy: { kind: "ddpg" } },
+      ],
+      training: { objective: "profit", deterministic: true },
+    } as ExperimentInput;
+    const parsed = parseExperiment(exp);
+    const firm = parsed.firms[0] as (typeof parsed.firms)[number];
+    const run = {
+      runId: "t",
+      firmId: "leader",
+      firmIndex: 0,
+      tier: 0,
+      batch: 512,
+      roundsPerEpisode: 1,
+      totalRounds: 2,
+      quantityMax: 100,
+      demand: { kind: "linear" as const, a: 100, b: 1 },
+      shockRho: 0,
+      shockSigma: 0,
+      adjustmentCost: 0,
+      seed: 3,
+      firms: parsed.firms.map((f) => ({ id: f.id, tier: f.tier, cost: f.cost })),
+      observationColumns: [],
+    };
+    const p = await DdpgPolicy.create(run, firm.policy as DdpgConfig, {
+      ...learnerOptions(parsed, firm),
+      inline: true,
+      exploreWidthAt: (r) => (r >= 10 ? 0.2 : 1),
+    });
+    const ctx = {
+      round: 0,
+      episode: 0,
+      step: 0,
+      episodeEnd: true,
+      phase: "",
+      observation: new Float64Array(0),
+      committedTotal: new Float64Array(512),
+      committed: new Map(),
+      ownLastQuantity: new Float64Array(512),
+      ownMarginalCost: new Float64Array(512).fill(10),
+    };
+    try {
+      p.onPhase({ name: "evaluate", round: 5, training: false, exploring: false });
+      const greedy = ((await p.act(ctx)) as Float64Array)[0] as number;
+      p.onPhase({ name: "train-followers", round: 10, training: false, exploring: true });
+      const a = (await p.act(ctx)) as Float64Array;
+      const [lo, hi] = exploreWindow(greedy / 100, 0.2).map((v) => v * 100) as [number, number];
+      expect(Math.min(...a)).toBeGreaterThanOrEqual(lo - 1e-9);
+      expect(Math.max(...a)).toBeLessThanOrEqual(hi + 1e-9);
+      expect(Math.max(...a) - Math.min(...a)).toBeGreaterThan(18);
+    } finally {
+      await p.close();
     }
   }, 60_000);
 });
