@@ -6,7 +6,7 @@ import { type DdpgConfig, DdpgPolicy } from "../../../agents/policies/ddpg.js";
 import { FixedPolicy } from "../../../agents/policies/fixed.js";
 import { parseExperiment } from "../../../services/config/load.js";
 import type { ExperimentInput } from "../../../services/config/schema.js";
-import { Harness, meanOf, meanProfit } from "./harness.js";
+import { ctx, Harness, meanOf, meanProfit, run } from "./harness.js";
 
 function duopoly(kind: string, episodes: number, extra: Record<string, unknown> = {}): ExperimentInput {
   return {
@@ -113,57 +113,23 @@ describe("exploring window", () => {
   });
 
   test("ddpg - a narrowed exploring phase plays uniformly in the window around the greedy quantity", async () => {
-    const exp: ExperimentInput = {
-      name: "ddpg-window",
-      seed: 3,
-      market: { demand: { kind: "linear", a: 100, b: 1 }, batch: 512, roundsPerEpisode: 1, episodes: 2, quantityMax: 100 },
-      firms: [
-        { id: "leader", role: "leader", cost: { kind: "linear", c: 10 }, policy: { kind: "ddpg" } },
-        { id: "follower", role: "follower", cost: { kind: "linear", c: 10 }, policy: { kind: "ddpg" } },
-      ],
-      training: { objective: "profit", deterministic: true },
-    } as ExperimentInput;
-    const parsed = parseExperiment(exp);
-    const firm = parsed.firms[0] as (typeof parsed.firms)[number];
-    const run = {
-      runId: "t",
-      firmId: "leader",
-      firmIndex: 0,
-      tier: 0,
-      batch: 512,
-      roundsPerEpisode: 1,
-      totalRounds: 2,
-      quantityMax: 100,
-      demand: { kind: "linear" as const, a: 100, b: 1 },
-      shockRho: 0,
-      shockSigma: 0,
-      adjustmentCost: 0,
-      seed: 3,
-      firms: parsed.firms.map((f) => ({ id: f.id, tier: f.tier, cost: f.cost })),
-      observationColumns: [],
-    };
-    const p = await DdpgPolicy.create(run, firm.policy as DdpgConfig, {
-      ...learnerOptions(parsed, firm),
+    const cfg = parseExperiment({
+      market: { demand: { kind: "linear", a: 100, b: 1 } },
+      firms: [{ id: "me", role: "leader", cost: { kind: "linear", c: 10 }, policy: { kind: "ddpg" } }],
+    }).firms[0]?.policy as DdpgConfig;
+    const p = await DdpgPolicy.create(run(512), cfg, {
+      objective: "profit",
+      discount: 0.95,
+      deterministic: true,
+      trainingRounds: 100,
       inline: true,
       exploreWidthAt: (r) => (r >= 10 ? 0.2 : 1),
     });
-    const ctx = {
-      round: 0,
-      episode: 0,
-      step: 0,
-      episodeEnd: true,
-      phase: "",
-      observation: new Float64Array(0),
-      committedTotal: new Float64Array(512),
-      committed: new Map(),
-      ownLastQuantity: new Float64Array(512),
-      ownMarginalCost: new Float64Array(512).fill(10),
-    };
     try {
       p.onPhase({ name: "evaluate", round: 5, training: false, exploring: false });
-      const greedy = ((await p.act(ctx)) as Float64Array)[0] as number;
+      const greedy = ((await p.act(ctx(512))) as Float64Array)[0] as number;
       p.onPhase({ name: "train-followers", round: 10, training: false, exploring: true });
-      const a = (await p.act(ctx)) as Float64Array;
+      const a = (await p.act(ctx(512))) as Float64Array;
       const [lo, hi] = exploreWindow(greedy / 100, 0.2).map((v) => v * 100) as [number, number];
       expect(Math.min(...a)).toBeGreaterThanOrEqual(lo - 1e-9);
       expect(Math.max(...a)).toBeLessThanOrEqual(hi + 1e-9);

@@ -229,3 +229,39 @@ export function meanProfit(rec: RoundRecord, k: number, B: number): number {
   for (let i = 0; i < B; i++) s += rec.profits[k * B + i] as number;
   return s / B;
 }
+
+/** A one-firm run view (firm "me") for a learner driven by hand. */
+export function run(batch: number, tier = 0): RunView {
+  return {
+    runId: "t",
+    firmId: "me",
+    firmIndex: 0,
+    tier,
+    batch,
+    roundsPerEpisode: 1,
+    totalRounds: 100,
+    quantityMax: 100,
+    demand: { kind: "linear", a: 100, b: 1 },
+    shockRho: 0,
+    shockSigma: 0,
+    adjustmentCost: 0,
+    seed: 9,
+    firms: [{ id: "me", tier, cost: { kind: "linear", c: 10 } }],
+    observationColumns: [...OBSERVATION_COLUMNS],
+  };
+}
+
+export function ctx(B: number, committed = 0): ActContext {
+  return {
+    round: 0,
+    episode: 0,
+    step: 0,
+    episodeEnd: true,
+    phase: "",
+    observation: new Float64Array(B * OBSERVATION_COLUMNS.length),
+    committedTotal: new Float64Array(B).fill(committed),
+    committed: new Map(),
+    ownLastQuantity: new Float64Array(B),
+    ownMarginalCost: new Float64Array(B).fill(10),
+  };
+}

@@ -2,45 +2,9 @@
 import { describe, expect, test } from "vitest";
 import { learnerOptions } from "../../../agents/learning/options.js";
 import { type PpoConfig, PpoPolicy } from "../../../agents/policies/ppo.js";
-import type { ActContext, RunView } from "../../../agents/policy.js";
 import { parseExperiment } from "../../../services/config/load.js";
 import type { ExperimentInput } from "../../../services/config/schema.js";
-import { Harness, meanOf, OBSERVATION_COLUMNS } from "./harness.js";
-
-function run(batch: number, tier = 0): RunView {
-  return {
-    runId: "t",
-    firmId: "me",
-    firmIndex: 0,
-    tier,
-    batch,
-    roundsPerEpisode: 1,
-    totalRounds: 100,
-    quantityMax: 100,
-    demand: { kind: "linear", a: 100, b: 1 },
-    shockRho: 0,
-    shockSigma: 0,
-    adjustmentCost: 0,
-    seed: 9,
-    firms: [{ id: "me", tier, cost: { kind: "linear", c: 10 } }],
-    observationColumns: [...OBSERVATION_COLUMNS],
-  };
-}
-
-function ctx(B: number, committed = 0): ActContext {
-  return {
-    round: 0,
-    episode: 0,
-    step: 0,
-    episodeEnd: true,
-    phase: "",
-    observation: new Float64Array(B * OBSERVATION_COLUMNS.length),
-    committedTotal: new Float64Array(B).fill(committed),
-    committed: new Map(),
-    ownLastQuantity: new Float64Array(B),
-    ownMarginalCost: new Float64Array(B).fill(10),
-  };
-}
+import { ctx, Harness, meanOf, run } from "./harness.js";
 
 const ppoDefaults = (parseExperiment({
   market: { demand: { kind: "linear", a: 100, b: 1 } },
