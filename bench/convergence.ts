@@ -248,18 +248,20 @@ const pct = (d: number) => `${(100 * d).toFixed(2)}%`;
 const NOTES = [
   "Notes (measurements of 2026-11-30):",
   "",
+  "- Cells marked \"older settings\" were run before the current settings (before the later follower",
+  "  phases explored locally and before the third cycle); the figure shown is theirs and is not counted.",
   "- `q-learning` and `hedge` with two followers (`1l2f`, `2l2f`): with their default settings the",
   "  followers' Cournot game between themselves does not settle (docs/learners.md: Hedge reaches it",
   "  with `eta: 2`; memoryless Q-learning followers do not), so those cells are far off by design of",
   "  the shared settings, not by a fault of the run.",
   "- `q-learning` and `hedge` on `asymmetric`: 1.00% is the grid (401 points over [0, 90]; the",
   "  leader's 50 lies between two points).",
-  "- `ppo` and `mappo` on `2l2f`: the leaders land within 2% of 36.67 and 21.67; follower-1 ends at",
-  "  11.74 against 12.22 (its best reply to the leaders' final play is 12.1): the followers' learned",
-  "  reaction is not precise enough. A lower final exploration (`finalStd: 0.002`) gave 3.26% on",
-  "  seed 1 (follower-1 11.82), not 2%.",
-  "- `ppo` on `ce`: the follower's reply is exact; the leader stops short of 143.65 (139.9): its",
-  "  profit is flat at the optimum. `finalStd: 0.002` gave 2.96% on seed 1 (leader 139.4).",
+  "- `ppo` on `1l2f` and `2l2f` (two independent PPO followers in one tier): each follower's profit",
+  "  moves with the other's exploration noise, which its critic cannot explain, and the slope of the",
+  "  followers' summed reaction, which decides where the leaders settle, comes out a few hundredths",
+  "  off on some seeds. `stackelberg run experiments/ppo-two-leaders-two-followers.yaml` (these",
+  "  settings) ended 1.10%, 4.32%, 1.02% on seeds 1-3; MAPPO, whose critic sees the other follower's",
+  "  quantity, 0.36%, 0.35%, 0.26% (docs/alternating.md, docs/studies/ctde.md).",
 ];
 
 /** docs/convergence.md from every cell recorded so far. */

@@ -16,6 +16,6 @@ describe("ppo stackelberg", () => {
       // The quantities in the message, so a failure shows how far off each firm ended.
       expect(Math.abs(errL), `leader ${r.leader}`).toBeLessThan(0.02);
       expect(Math.abs(errF), `follower ${r.follower}`).toBeLessThan(0.02);
-    }, 90_000);
+    }, 180_000);
   }
 });
