@@ -82,12 +82,9 @@ export function renderTable(rows: CtdeRow[]): string {
  */
 function sameSettings(trained: string, file: string, seed: number): boolean {
   if (!existsSync(join(trained, "summary.json")) || !existsSync(join(trained, "config.yaml"))) return false;
-  const pick = (path: string) => {
-    const e = loadExperiment(path);
-    return JSON.stringify({ market: e.market, firms: e.firms, training: e.training });
-  };
+  const settings = (e: ReturnType<typeof loadExperiment>) => JSON.stringify({ market: e.market, firms: e.firms, training: e.training });
   const run = loadExperiment(join(trained, "config.yaml"));
-  if (run.seed !== seed || pick(join(trained, "config.yaml")) !== pick(file))
+  if (run.seed !== seed || settings(run) !== settings(loadExperiment(file)))
     throw new Error(`--reuse: ${trained} was trained with other settings (or seed) than ${file} --seed ${seed}; run without --reuse`);
   return true;
 }

@@ -1,18 +1,17 @@
 #!/usr/bin/env node
 /**
- * The leaders' greedy quantities and the followers' learned reactions around them, read off a
- * finished run's checkpoints (PPO/MAPPO/DDPG/MADDPG firms of a two-tier market whose followers see
- * nothing but the committed total: one-round episodes, no shocks, no dynamics). Prints each
- * follower's learned quantity at the leaders' total L and at L +- 1, and the summed slope of the
- * followers' reactions there: where the leaders settle is set by that slope (docs/alternating.md).
+ * The followers' learned reactions around the leaders' final total, read off a finished two-tier
+ * run: the leaders' quantities of the final (greedy) window from summary.json, each follower's
+ * saved policy asked for its quantity at that total L and at L +- 1 (the report's reaction curves,
+ * services/report/reaction.ts), and the summed slope of the followers' reactions there: where the
+ * leaders settle is set by that slope (docs/alternating.md).
  *
  *   npm run build && node scripts/reaction-slope.mjs RUN_DIR
  */
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import * as tf from "@tensorflow/tfjs";
-import { readCheckpoint } from "../dist/agents/learning/checkpoint.js";
-import { Mlp } from "../dist/agents/learning/mlp.js";
 import { loadExperiment } from "../dist/services/config/index.js";
+import { reactionCurves } from "../dist/services/report/reaction.js";
 
 const dir = process.argv[2];
 if (!dir) {
@@ -20,43 +19,24 @@ if (!dir) {
   process.exit(2);
 }
 const exp = loadExperiment(join(dir, "config.yaml"));
-const qMax = exp.market.quantityMax;
 if (exp.firms.some((f) => f.tier > 1)) {
   console.error("reaction-slope: two tiers only (leaders and followers)");
   process.exit(2);
 }
-const actor = {};
-for (const f of exp.firms) {
-  const cp = await readCheckpoint(join(dir, "checkpoints"), f.id);
-  if (!cp?.meta?.spec) {
-    console.error(`reaction-slope: no neural checkpoint for ${f.id}`);
+const { runId } = JSON.parse(readFileSync(join(dir, "run.json"), "utf8"));
+const final = JSON.parse(readFileSync(join(dir, "summary.json"), "utf8")).final.firms;
+const leaders = Object.fromEntries(exp.firms.filter((f) => f.tier === 0).map((f) => [f.id, final[f.id].quantity]));
+const L = Object.values(leaders).reduce((s, q) => s + q, 0);
+const curves = await reactionCurves(dir, exp, runId, [L - 1, L, L + 1]);
+const followers = {};
+let summedSlope = 0;
+for (const c of curves) {
+  if (!c.learned) {
+    console.error(`reaction-slope: ${c.note}`);
     process.exit(1);
   }
-  const s = cp.meta.spec;
-  if (s.actorIn !== 1) {
-    console.error(`reaction-slope: ${f.id} sees ${s.actorIn} inputs; this tool reads firms with one input (a follower's committed total, a leader's constant)`);
-    process.exit(1);
-  }
-  const m = new Mlp({ inputs: s.actorIn, hidden: s.hidden, outputs: 1 }, 0, false);
-  m.setFlat(cp.blobs.params);
-  actor[f.id] = m;
+  const [below, at, above] = c.learned;
+  followers[c.firmId] = { atL: at, atLminus1: below, atLplus1: above, bestResponseAtL: c.bestResponse[1] };
+  summedSlope += (above - below) / 2;
 }
-/** Greedy quantity: a leader's from its (constant) input, a follower's at committed total L (features.ts's scaling). */
-const greedy = (f, L) =>
-  tf.tidy(() => {
-    const m = actor[f.id];
-    const x = new Float32Array(m.shape.inputs);
-    if (f.tier > 0) x[0] = (2 * L) / qMax - 1;
-    return (tf.sigmoid(m.apply(tf.tensor2d(x, [1, m.shape.inputs]))).dataSync()[0] ?? 0) * qMax;
-  });
-const leaders = exp.firms.filter((f) => f.tier === 0);
-const followers = exp.firms.filter((f) => f.tier > 0);
-const L = leaders.reduce((s, f) => s + greedy(f, 0), 0);
-const out = {
-  run: dir,
-  leaders: Object.fromEntries(leaders.map((f) => [f.id, greedy(f, 0)])),
-  leadersTotal: L,
-  followers: Object.fromEntries(followers.map((f) => [f.id, { atL: greedy(f, L), atLminus1: greedy(f, L - 1), atLplus1: greedy(f, L + 1) }])),
-  summedSlope: followers.reduce((s, f) => s + (greedy(f, L + 1) - greedy(f, L - 1)) / 2, 0),
-};
-console.log(JSON.stringify(out, null, 1));
+console.log(JSON.stringify({ run: dir, leaders, leadersTotal: L, followers, summedSlope }, null, 1));

@@ -88,9 +88,15 @@ async function meanAction(p: Policy, ctx: ActContext): Promise<number> {
 
 /**
  * The reaction curve of every firm of a later tier (tier >= 1) of the run stored in `dir`, at
- * `points` evenly spaced committed totals from 0 to the earlier tiers' largest total.
+ * `points` evenly spaced committed totals from 0 to the earlier tiers' largest total, or at the
+ * committed totals `points` lists.
  */
-export async function reactionCurves(dir: string, exp: Experiment, runId: string, points = 41): Promise<ReactionCurve[]> {
+export async function reactionCurves(
+  dir: string,
+  exp: Experiment,
+  runId: string,
+  points: number | readonly number[] = 41,
+): Promise<ReactionCurve[]> {
   const followers = exp.firms.filter((f) => f.tier > 0);
   if (followers.length === 0) return [];
   // The oracle needs no tfjs; the policy factory (and with it tfjs) is loaded only for learners.
@@ -102,7 +108,7 @@ export async function reactionCurves(dir: string, exp: Experiment, runId: string
     const view = runViewOf(exp, firm, runId);
     const earlier = exp.firms.filter((f) => f.tier < firm.tier).length;
     const xMax = earlier * (Number.isFinite(view.quantityMax) ? view.quantityMax : 1);
-    const x = Array.from({ length: points }, (_, k) => (xMax * k) / (points - 1));
+    const x = typeof points === "number" ? Array.from({ length: points }, (_, k) => (xMax * k) / (points - 1)) : [...points];
     const oracle = new BestResponsePolicy(view);
     const bestResponse: number[] = [];
     for (const v of x) bestResponse.push(await meanAction(oracle, contextAt(view, exp, firm, v)));
