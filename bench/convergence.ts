@@ -120,7 +120,9 @@ const DETERMINISTIC_PG: Omit<LearnerSettings, "source"> = {
 };
 
 export const SETTINGS: Record<LearnerKind, LearnerSettings> = {
-  ppo: { ...GRADIENT, source: "experiments/mappo-two-leaders-two-followers.yaml, kind ppo" },
+  // splitInstances is the schedule's default; spelled out because only PPO honours it, so only
+  // PPO's cells from before it existed are of older settings.
+  ppo: { ...GRADIENT, schedule: { ...GRADIENT.schedule, splitInstances: true }, source: "experiments/ppo-two-leaders-two-followers.yaml" },
   mappo: { ...GRADIENT, source: "experiments/mappo-two-leaders-two-followers.yaml" },
   ddpg: { ...DETERMINISTIC_PG, source: "experiments/ddpg-duopoly.yaml" },
   maddpg: { ...DETERMINISTIC_PG, source: "experiments/maddpg-duopoly.yaml" },

@@ -4,7 +4,7 @@
  * will train (exploration is annealed over them).
  */
 import type { Logger } from "pino";
-import { phaseAt, phasesOf } from "../../services/config/phases.js";
+import { type InstanceShare, instanceShareIn, phaseAt, phasesOf } from "../../services/config/phases.js";
 import type { Experiment, ResolvedFirm } from "../../services/config/index.js";
 import type { BackendPreference } from "./backend.js";
 import type { TrainerHost } from "./host.js";
@@ -28,6 +28,12 @@ export interface LearnerOptions {
    * window, so an outside agent in the exploring list chooses its own exploration.
    */
   exploreWidthAt?: (round: number) => number;
+  /**
+   * The instances this firm explores and learns in when it learns (its turn among the firms that
+   * learn with it, services/config/phases.ts decides it); absent: all of them. The same in every
+   * phase it learns in.
+   */
+  instanceShare?: InstanceShare;
   /** Rounds in which this firm trains over the run; exploration noise anneals over them. */
   trainingRounds: number;
   logger?: Logger;
@@ -59,6 +65,24 @@ export function exploreWidthOf(exp: Experiment): (round: number) => number {
   return (round) => phaseAt(phases, round).exploreWidth ?? 1;
 }
 
+/**
+ * The instances `firm` explores and learns in, from the phase plan: the same share in every phase
+ * it learns in (an alternating schedule's learning phases always have the same learning firms).
+ */
+export function instanceShareOf(exp: Experiment, firm: ResolvedFirm): InstanceShare {
+  let share: InstanceShare = { slot: 0, of: 1 };
+  let seen = false;
+  for (const p of phasesOf(exp)) {
+    if (!p.training.includes(firm.id) || p.exploring.includes(firm.id)) continue;
+    const s = instanceShareIn(p, firm.id, exp.market.batch);
+    if (seen && (s.slot !== share.slot || s.of !== share.of))
+      throw new Error(`phase plan gives ${firm.id} different instance shares in its learning phases`);
+    share = s;
+    seen = true;
+  }
+  return share;
+}
+
 /** The options for `firm` in `exp`. */
 export function learnerOptions(exp: Experiment, firm: ResolvedFirm, logger?: Logger): LearnerOptions {
   return {
@@ -68,6 +92,7 @@ export function learnerOptions(exp: Experiment, firm: ResolvedFirm, logger?: Log
     maxPolicyLag: exp.training.maxPolicyLag,
     trainingRounds: Math.max(1, trainingRoundsOf(exp, firm)),
     exploreWidthAt: exploreWidthOf(exp),
+    instanceShare: instanceShareOf(exp, firm),
     ...(logger ? { logger } : {}),
   };
 }

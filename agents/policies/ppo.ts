@@ -18,6 +18,7 @@ import { rewardScale } from "../learning/features.js";
 import type { PpoSpec } from "../learning/messages.js";
 import { NeuralPolicy } from "../learning/neural-policy.js";
 import { anneal, type LearnerOptions } from "../learning/options.js";
+import { instancesOf } from "../../services/config/phases.js";
 import { criticPeers, TrainingJoin, writePeerInputs } from "../learning/ctde.js";
 import type { ActContext, OutcomeView, RunView, TrainingView } from "../policy.js";
 
@@ -47,6 +48,12 @@ export class PpoPolicy extends NeuralPolicy {
   /** Index in `rows` where the current (unfinished) episode starts. */
   private episodeStart = 0;
   private readonly antithetic = true;
+  /**
+   * The instances this firm explores and learns in (all B unless the schedule splits them among
+   * the firms learning with it; then it plays its greedy quantity in the others). Experience rows
+   * hold these instances only, in this order.
+   */
+  private readonly own: number[];
 
   private constructor(
     run: RunView,
@@ -63,6 +70,8 @@ export class PpoPolicy extends NeuralPolicy {
     this.S = this.dA + this.dC + 5;
     this.rScale = rewardScale(run);
     this.x = new Float32Array(this.B * this.dA);
+    // MAPPO's critic sees its tier-mates' quantities, so their exploration noise is no noise to it.
+    this.own = instancesOf(this.centralized ? { slot: 0, of: 1 } : (opts.instanceShare ?? { slot: 0, of: 1 }), this.B);
   }
 
   /** Builds the policy and its trainer (a piscina worker unless opts.inline). */
@@ -85,7 +94,7 @@ export class PpoPolicy extends NeuralPolicy {
       clip: c.clip,
       gamma: this.opts.objective === "valuation" ? this.opts.discount : 0,
       lambda: c.lambda,
-      batch: this.B,
+      batch: this.own.length,
       seed: deriveSeed(this.run.seed, `trainer:${this.run.firmId}`),
     };
   }
@@ -108,13 +117,17 @@ export class PpoPolicy extends NeuralPolicy {
       return out;
     }
     const sigma = this.noiseShare();
-    const row = new Float32Array(B * S);
+    const own = this.own;
+    const row = new Float32Array(own.length * S);
     const eps = this.noise(means);
-    for (let i = 0; i < B; i++) {
+    // Instances outside this firm's share (when the schedule splits them) get the greedy quantity.
+    if (own.length < B) for (let i = 0; i < B; i++) out[i] = (means[i] as number) * qMax;
+    for (let j = 0; j < own.length; j++) {
+      const i = own[j] as number;
       const m = means[i] as number;
-      const a = m + sigma * (eps[i] as number);
+      const a = m + sigma * (eps[j] as number);
       out[i] = Math.min(Math.max(a, 0), 1) * qMax;
-      const o = i * S;
+      const o = j * S;
       const xi = x.subarray(i * dA, (i + 1) * dA);
       row.set(xi, o);
       row.set(xi, o + dA);
@@ -132,20 +145,23 @@ export class PpoPolicy extends NeuralPolicy {
   }
 
   /**
-   * Standard normal noise per instance, antithetic in pairs: instances are paired by closeness of
-   * their policy means (hence of their states) and the two draw +e and -e. Every sample is still
+   * Standard normal noise per instance of the firm's share (in its order), antithetic in pairs:
+   * instances are paired by closeness of their policy means (hence of their states) and the two
+   * draw +e and -e. Every sample is still
    * N(m, sigma^2), but within a pair the reward's curvature term and the value baseline's error
    * (nearly the same for both) cancel out of the policy gradient, which is what lets the mean
    * settle to a fraction of a unit.
    */
   private noise(means: Float32Array): Float64Array {
-    const B = this.B;
+    const own = this.own;
+    const B = own.length;
     const eps = new Float64Array(B);
     if (!this.antithetic) {
       for (let i = 0; i < B; i++) eps[i] = this.rng.normal();
       return eps;
     }
-    const order = Array.from({ length: B }, (_, i) => i).sort((i, j) => (means[i] as number) - (means[j] as number) || i - j);
+    const mean = (j: number) => means[own[j] as number] as number;
+    const order = Array.from({ length: B }, (_, i) => i).sort((i, j) => mean(i) - mean(j) || i - j);
     for (let k = 0; k < B; k += 2) {
       const e = this.rng.normal();
       eps[order[k] as number] = e;
@@ -155,7 +171,7 @@ export class PpoPolicy extends NeuralPolicy {
   }
 
   observe(o: OutcomeView): void {
-    const { B, dA, dC, S } = this;
+    const { own, dA, dC, S } = this;
     const row = this.pending;
     this.pending = undefined;
     if (row === undefined || !this.learning) return;
@@ -167,9 +183,9 @@ export class PpoPolicy extends NeuralPolicy {
       return;
     }
     const done = valuation ? (o.episodeEnd ? 1 : 0) : 1;
-    for (let i = 0; i < B; i++) {
-      const k = i * S + dA + dC;
-      row[k + 2] = (o.profit[i] ?? 0) / this.rScale;
+    for (let j = 0; j < own.length; j++) {
+      const k = j * S + dA + dC;
+      row[k + 2] = (o.profit[own[j] as number] ?? 0) / this.rScale;
       row[k + 3] = done;
     }
     if (this.centralized) this.joint.expect(o.round, { row, version: this.pendingVersion, done });
@@ -180,8 +196,8 @@ export class PpoPolicy extends NeuralPolicy {
   observeTraining(t: TrainingView): void {
     const a = this.joint.complete(t.round);
     if (a === undefined) return;
-    const { B, dA, S } = this;
-    for (let i = 0; i < B; i++) writePeerInputs(t, this.peers, B, i, this.run.quantityMax, a.row, i * S + 2 * dA);
+    const { B, dA, S, own } = this;
+    for (let j = 0; j < own.length; j++) writePeerInputs(t, this.peers, B, own[j] as number, this.run.quantityMax, a.row, j * S + 2 * dA);
     this.commit(a.row, a.version, a.done);
   }
 
@@ -215,7 +231,7 @@ export class PpoPolicy extends NeuralPolicy {
     this.episodeStart = 0;
     if (rows.length === 0) return;
     // One round (horizon 1) goes as it is: its buffer moves to the worker without a copy.
-    const data = rows.length === 1 ? (rows[0] as Float32Array) : new Float32Array(rows.length * this.B * this.S);
+    const data = rows.length === 1 ? (rows[0] as Float32Array) : new Float32Array(rows.length * this.own.length * this.S);
     if (rows.length > 1) rows.forEach((r, t) => data.set(r, t * r.length));
     this.submit({
       rows: rows.length,

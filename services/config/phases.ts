@@ -17,6 +17,36 @@ export interface Phase {
    * quantity (the schedule's exploreWidth after the first leader phase); absent: the whole range.
    */
   exploreWidth?: number;
+  /**
+   * The learning firms take turns over the instances (the schedule's splitInstances): the k-th
+   * firm of `training` explores, and learns, only in the instances i with i mod n = k.
+   */
+  splitInstances?: boolean;
+}
+
+/** Which instances a learning firm explores and learns in: i with i mod `of` = `slot`. */
+export interface InstanceShare {
+  slot: number;
+  of: number;
+}
+
+/**
+ * The share of the B instances `firmId` explores and learns in during `phase`: its turn among the
+ * phase's learning firms when the phase splits them (and B leaves every one an instance), else
+ * all of them ({ slot 0, of 1 }).
+ */
+export function instanceShareIn(phase: Phase, firmId: string, batch: number): InstanceShare {
+  const k = phase.training.indexOf(firmId);
+  const n = phase.training.length;
+  if (!phase.splitInstances || k < 0 || n < 2 || batch < n) return { slot: 0, of: 1 };
+  return { slot: k, of: n };
+}
+
+/** The instances of a share, in order. */
+export function instancesOf(share: InstanceShare, batch: number): number[] {
+  const out: number[] = [];
+  for (let i = share.slot; i < batch; i += share.of) out.push(i);
+  return out;
 }
 
 /** The phases of a run in order (the first starts at round 0). */
@@ -35,12 +65,13 @@ export function phasesOf(exp: Experiment): Phase[] {
   // learned against them (so the greedy quantity it centres on means something).
   let followersTrained = false;
   let leadersTrained = false;
+  const split = s.splitInstances ? { splitInstances: true } : {};
   for (let r = 0; r < evalStart; r += s.phaseRounds) {
     const local = followersTrained && leadersTrained && s.exploreWidth < 1;
     phases.push(
       next === "train-followers"
-        ? { name: next, startRound: r, training: followers, exploring: leaders, ...(local ? { exploreWidth: s.exploreWidth } : {}) }
-        : { name: next, startRound: r, training: leaders, exploring: [] },
+        ? { name: next, startRound: r, training: followers, exploring: leaders, ...(local ? { exploreWidth: s.exploreWidth } : {}), ...split }
+        : { name: next, startRound: r, training: leaders, exploring: [], ...split },
     );
     if (next === "train-leaders" && followersTrained) leadersTrained = true;
     if (next === "train-followers") followersTrained = true;

@@ -250,6 +250,18 @@ const scheduleSchema = z.discriminatedUnion("kind", [
     exploreWidth: finite()
       .refine((v) => v > 0 && v <= 1, { message: "expected a number in (0, 1]" })
       .default(0.2),
+    /**
+     * Firms that learn in the same phase take turns over the B instances: the k-th of n learning
+     * firms (in the phase's order) adds its exploration noise only in the instances i with
+     * i mod n = k, plays its greedy quantity in the others and learns from its own share only. A
+     * learner's reward then never carries another learner's exploration noise, which its own
+     * critic cannot explain (docs/alternating.md measures what that noise does to two PPO
+     * followers). Inert when one firm learns at a time (a duopoly), and off when B is smaller than
+     * the number of learning firms. Honoured by PPO; MAPPO (whose critic sees its tier-mates'
+     * quantities), DDPG, MADDPG and the tabular learners explore in every instance. Like the
+     * window, it is not in the market's RunControl.
+     */
+    splitInstances: z.boolean().default(true),
   }),
   /**
    * Decentralized execution of trained policies (`stackelberg evaluate`): every firm frozen and

@@ -57,6 +57,7 @@ describe("convergence matrix", () => {
     same("ddpg", "duopoly", "ddpg-duopoly.yaml");
     same("maddpg", "duopoly", "maddpg-duopoly.yaml");
     same("mappo", "2l2f", "mappo-two-leaders-two-followers.yaml");
+    same("ppo", "2l2f", "ppo-two-leaders-two-followers.yaml");
   });
 
   test("convergence - parseSummary reads distance, quantities and sums dropped rows", () => {

@@ -11,6 +11,19 @@ const ppoDefaults = (parseExperiment({
   firms: [{ id: "me", role: "leader", cost: { kind: "linear", c: 10 }, policy: { kind: "ppo" } }],
 }).firms[0]?.policy ?? {}) as PpoConfig;
 
+/** A one-round episode's outcome for a firm alone in its market. */
+const outcome = (r: number, a: Float64Array, profit: Float64Array) => ({
+  round: r,
+  episode: r,
+  step: 0,
+  episodeEnd: true,
+  prices: new Float64Array(a.length),
+  quantity: a,
+  profit,
+  absent: false,
+  allQuantities: a,
+});
+
 const opts = { objective: "profit" as const, discount: 0.95, deterministic: true, trainingRounds: 100, inline: true };
 
 describe("ppo phases", () => {
@@ -103,18 +116,7 @@ describe("ppo phases", () => {
           expect(Math.abs(mean - 50)).toBeLessThan(3);
           expect(Math.abs(sd - 15)).toBeLessThan(2);
         }
-        const profit = a.map((q) => q * (90 - 30 - q));
-        p.observe({
-          round: r,
-          episode: r,
-          step: 0,
-          episodeEnd: true,
-          prices: new Float64Array(256),
-          quantity: a,
-          profit,
-          absent: false,
-          allQuantities: a,
-        });
+        p.observe(outcome(r, a, a.map((q) => q * (90 - 30 - q))));
       }
       await p.settle();
       expect(p.metrics().updates).toBe(2);
@@ -136,6 +138,44 @@ function monopoly(kind: "ppo" | "mappo", episodes: number, T: number, objective:
     training: { objective, discount: 0.9, deterministic: true },
   } as ExperimentInput;
 }
+
+describe("ppo instance shares", () => {
+  test("ppo - with a share of the instances a training firm explores and learns only there, and plays its mean elsewhere", async () => {
+    const p = await PpoPolicy.create(run(256), ppoDefaults, { ...opts, instanceShare: { slot: 1, of: 2 } });
+    const q = await PpoPolicy.create(run(256), ppoDefaults, opts);
+    try {
+      p.onPhase({ name: "evaluate", round: 0, training: false, exploring: false });
+      const greedy = Float64Array.from((await p.act(ctx(256))) as Float64Array);
+      p.onPhase({ name: "train-followers", round: 1, training: true, exploring: false });
+      for (let r = 1; r <= 2; r++) {
+        const a = Float64Array.from((await p.act(ctx(256))) as Float64Array);
+        const even = a.filter((_, i) => i % 2 === 0);
+        const odd = a.filter((_, i) => i % 2 === 1);
+        // Outside its share: exactly the greedy quantity (the weights are unchanged before the first update).
+        if (r === 1) expect(even).toEqual(greedy.filter((_, i) => i % 2 === 0));
+        const sd = (v: Float64Array) => {
+          const m = v.reduce((s, x) => s + x, 0) / v.length;
+          return Math.sqrt(v.reduce((s, x) => s + (x - m) ** 2, 0) / v.length);
+        };
+        expect(sd(even)).toBeLessThan(0.5);
+        expect(sd(odd)).toBeGreaterThan(10);
+        p.observe(outcome(r, a, a.map((x) => x * (60 - x))));
+      }
+      await p.settle();
+      // Two rounds of 128 samples each (its share), not 256.
+      expect(p.metrics().updates).toBe(2);
+      expect(p.metrics().samples).toBe(256);
+      // Without a share: every instance explores and is learned from.
+      const b = Float64Array.from((await q.act(ctx(256))) as Float64Array);
+      q.observe(outcome(0, b, b));
+      await q.settle();
+      expect(q.metrics().samples).toBe(256);
+    } finally {
+      await p.close();
+      await q.close();
+    }
+  });
+});
 
 describe("ppo objectives", () => {
   test("ppo - the valuation objective (GAE over 4-round episodes) learns the monopoly quantity 45", async () => {
