@@ -58,6 +58,7 @@ describe("convergence matrix", () => {
     same("maddpg", "duopoly", "maddpg-duopoly.yaml");
     same("mappo", "2l2f", "mappo-two-leaders-two-followers.yaml");
     same("ppo", "2l2f", "ppo-two-leaders-two-followers.yaml");
+    same("ppo", "1l2f", "ppo-one-leader-two-followers.yaml");
   });
 
   test("convergence - parseSummary reads distance, quantities and sums dropped rows", () => {
