@@ -21,7 +21,11 @@ export interface PpoSpec {
   /** Discount and GAE lambda; with done = 1 on every sample (profit objective) they do not matter. */
   gamma: number;
   lambda: number;
-  /** Market instances per round: rows of experience are rounds of B samples. */
+  /**
+   * Samples per round: the market instances the firm learns in (all B, or its share when the
+   * schedule splits them); rows of experience are rounds of this many samples, one per instance
+   * in a fixed order.
+   */
   batch: number;
   seed: number;
 }
@@ -45,7 +49,8 @@ export interface DdpgSpec {
 export type TrainerSpec = PpoSpec | DdpgSpec;
 
 /**
- * Values per experience row. PPO: a row is one round, B samples of
+ * Values per experience row. PPO: a row is one round, spec.batch samples (one per instance the firm
+ * learns in) of
  * [x(actorIn), xc(criticIn), action, meanAtSampling, reward, done, sigma]; actions, means and sigma
  * are shares of quantityMax, rewards are scaled profits. DDPG: a row is one transition
  * [x, xc, action, reward, done, x', xc'].

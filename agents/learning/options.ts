@@ -66,21 +66,13 @@ export function exploreWidthOf(exp: Experiment): (round: number) => number {
 }
 
 /**
- * The instances `firm` explores and learns in, from the phase plan: the same share in every phase
- * it learns in (an alternating schedule's learning phases always have the same learning firms).
+ * The instances `firm` explores and learns in, from the phase plan: its share in the phases it
+ * learns in (in an alternating schedule a firm always learns with the same firms, so the share is
+ * the same in each of them).
  */
 export function instanceShareOf(exp: Experiment, firm: ResolvedFirm): InstanceShare {
-  let share: InstanceShare = { slot: 0, of: 1 };
-  let seen = false;
-  for (const p of phasesOf(exp)) {
-    if (!p.training.includes(firm.id) || p.exploring.includes(firm.id)) continue;
-    const s = instanceShareIn(p, firm.id, exp.market.batch);
-    if (seen && (s.slot !== share.slot || s.of !== share.of))
-      throw new Error(`phase plan gives ${firm.id} different instance shares in its learning phases`);
-    share = s;
-    seen = true;
-  }
-  return share;
+  const p = phasesOf(exp).find((q) => q.training.includes(firm.id) && !q.exploring.includes(firm.id));
+  return p ? instanceShareIn(p, firm.id, exp.market.batch) : { slot: 0, of: 1 };
 }
 
 /** The options for `firm` in `exp`. */

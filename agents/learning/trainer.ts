@@ -182,7 +182,8 @@ class PpoCore implements Core {
       tXc.dispose();
       throw err;
     }
-    // GAE(lambda) per instance, backwards over the rounds. Rows are time-major (n = t * B + i).
+    // GAE(lambda) per instance, backwards over the rounds. Rows are time-major (n = t * B + i, B the
+    // samples per round: the instances the firm learns in, always in the same order).
     // A batch that stops mid-episode bootstraps from the last state's own value.
     const adv = new Float32Array(N);
     const ret = new Float32Array(N);

@@ -70,8 +70,8 @@ export class PpoPolicy extends NeuralPolicy {
     this.S = this.dA + this.dC + 5;
     this.rScale = rewardScale(run);
     this.x = new Float32Array(this.B * this.dA);
-    // MAPPO's critic sees its tier-mates' quantities, so their exploration noise is no noise to it.
-    this.own = instancesOf(this.centralized ? { slot: 0, of: 1 } : (opts.instanceShare ?? { slot: 0, of: 1 }), this.B);
+    // The phase plan gives MAPPO no share (services/config/phases.ts, SPLITTING_KINDS).
+    this.own = instancesOf(opts.instanceShare ?? { slot: 0, of: 1 }, this.B);
   }
 
   /** Builds the policy and its trainer (a piscina worker unless opts.inline). */

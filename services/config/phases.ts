@@ -18,10 +18,25 @@ export interface Phase {
    */
   exploreWidth?: number;
   /**
-   * The learning firms take turns over the instances (the schedule's splitInstances): the k-th
-   * firm of `training` explores, and learns, only in the instances i with i mod n = k.
+   * The learning firms that take turns over the instances (the schedule's splitInstances; only
+   * those of a kind in SPLITTING_KINDS, when there are two or more): the k-th of these n explores,
+   * and learns, only in the instances i with i mod n = k (when B >= 2n, instanceShareIn).
    */
-  splitInstances?: boolean;
+  sharing?: string[];
+}
+
+/**
+ * Learner kinds that take turns over the instances when the schedule splits them: PPO, whose
+ * critic sees only its own observation, so a tier-mate's exploration noise in its reward is noise
+ * it cannot explain. MAPPO's critic sees its tier-mates' quantities; DDPG, MADDPG, the tabular
+ * learners, fixed rules and outside agents explore (or not) in every instance, and a PPO firm
+ * does not count them when it takes its turn.
+ */
+export const SPLITTING_KINDS: ReadonlySet<string> = new Set(["ppo"]);
+
+/** True when n firms taking turns over B instances leave each at least two (the split is on). */
+function splitFits(n: number, batch: number): boolean {
+  return n >= 2 && batch >= 2 * n;
 }
 
 /** Which instances a learning firm explores and learns in: i with i mod `of` = `slot`. */
@@ -32,20 +47,21 @@ export interface InstanceShare {
 
 /**
  * The share of the B instances `firmId` explores and learns in during `phase`: its turn among the
- * phase's learning firms when the phase splits them (and B leaves every one an instance), else
- * all of them ({ slot 0, of 1 }).
+ * phase's sharing firms when the phase splits them (and B leaves every one two instances or
+ * more), else all of them ({ slot 0, of 1 }).
  */
 export function instanceShareIn(phase: Phase, firmId: string, batch: number): InstanceShare {
-  const k = phase.training.indexOf(firmId);
-  const n = phase.training.length;
-  if (!phase.splitInstances || k < 0 || n < 2 || batch < n) return { slot: 0, of: 1 };
+  const k = phase.sharing?.indexOf(firmId) ?? -1;
+  const n = phase.sharing?.length ?? 0;
+  if (k < 0 || !splitFits(n, batch)) return { slot: 0, of: 1 };
   return { slot: k, of: n };
 }
 
-/** The instances of a share, in order. */
+/** The instances of a share, in order (all of them when `batch` is too small for the split). */
 export function instancesOf(share: InstanceShare, batch: number): number[] {
+  const { slot, of } = splitFits(share.of, batch) ? share : { slot: 0, of: 1 };
   const out: number[] = [];
-  for (let i = share.slot; i < batch; i += share.of) out.push(i);
+  for (let i = slot; i < batch; i += of) out.push(i);
   return out;
 }
 
@@ -65,13 +81,17 @@ export function phasesOf(exp: Experiment): Phase[] {
   // learned against them (so the greedy quantity it centres on means something).
   let followersTrained = false;
   let leadersTrained = false;
-  const split = s.splitInstances ? { splitInstances: true } : {};
+  const kindOf = new Map(exp.firms.map((f) => [f.id, f.policy.kind]));
+  const split = (training: string[]) => {
+    const sharing = training.filter((id) => SPLITTING_KINDS.has(kindOf.get(id) ?? ""));
+    return s.splitInstances && sharing.length >= 2 ? { sharing } : {};
+  };
   for (let r = 0; r < evalStart; r += s.phaseRounds) {
     const local = followersTrained && leadersTrained && s.exploreWidth < 1;
     phases.push(
       next === "train-followers"
-        ? { name: next, startRound: r, training: followers, exploring: leaders, ...(local ? { exploreWidth: s.exploreWidth } : {}), ...split }
-        : { name: next, startRound: r, training: leaders, exploring: [], ...split },
+        ? { name: next, startRound: r, training: followers, exploring: leaders, ...(local ? { exploreWidth: s.exploreWidth } : {}), ...split(followers) }
+        : { name: next, startRound: r, training: leaders, exploring: [], ...split(leaders) },
     );
     if (next === "train-leaders" && followersTrained) leadersTrained = true;
     if (next === "train-followers") followersTrained = true;

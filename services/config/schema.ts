@@ -251,15 +251,15 @@ const scheduleSchema = z.discriminatedUnion("kind", [
       .refine((v) => v > 0 && v <= 1, { message: "expected a number in (0, 1]" })
       .default(0.2),
     /**
-     * Firms that learn in the same phase take turns over the B instances: the k-th of n learning
-     * firms (in the phase's order) adds its exploration noise only in the instances i with
-     * i mod n = k, plays its greedy quantity in the others and learns from its own share only. A
-     * learner's reward then never carries another learner's exploration noise, which its own
-     * critic cannot explain (docs/alternating.md measures what that noise does to two PPO
-     * followers). Inert when one firm learns at a time (a duopoly), and off when B is smaller than
-     * the number of learning firms. Honoured by PPO; MAPPO (whose critic sees its tier-mates'
-     * quantities), DDPG, MADDPG and the tabular learners explore in every instance. Like the
-     * window, it is not in the market's RunControl.
+     * PPO firms that learn in the same phase take turns over the B instances: the k-th of the n
+     * PPO firms learning in the phase (in id order) adds its exploration noise only in the
+     * instances i with i mod n = k, plays its greedy quantity in the others and learns from its
+     * own share only. Its reward then never carries another PPO learner's exploration noise,
+     * which its own critic cannot explain (docs/alternating.md measures what that noise does to
+     * two PPO followers). Inert with fewer than two PPO firms learning at a time (a duopoly), and
+     * off when B < 2n. MAPPO (whose critic sees its tier-mates' quantities), DDPG, MADDPG, the
+     * tabular learners and outside agents explore in every instance and are not counted. Like
+     * the window, it is not in the market's RunControl.
      */
     splitInstances: z.boolean().default(true),
   }),

@@ -2,7 +2,7 @@
 import { describe, expect, it } from "vitest";
 import { exploreWidthOf, instanceShareOf } from "../../../agents/learning/options.js";
 import { parseExperiment } from "../../../services/config/index.js";
-import { instancesOf, phasesOf } from "../../../services/config/phases.js";
+import { type InstanceShare, instancesOf, phasesOf } from "../../../services/config/phases.js";
 
 const exp = (schedule: Record<string, unknown>) =>
   parseExperiment({
@@ -51,29 +51,25 @@ describe("alternating phase plan", () => {
     for (const w of [0, -0.1, 1.5]) expect(() => exp({ exploreWidth: w })).toThrow(/exploreWidth/);
   });
 
-  it("splitInstances: the firms learning in a phase take turns over the instances, each in one share in every phase it learns in", () => {
-    const two = (schedule: Record<string, unknown>, batch = 8) =>
+  it("splitInstances: the PPO firms learning in a phase take turns over the instances, in id order whatever the file's order, each in one share", () => {
+    const firm = (id: string, role: string, kind = "ppo") => ({ id, role, cost: { kind: "linear", c: 10 }, policy: { kind } });
+    const mk = (schedule: Record<string, unknown>, batch = 8, firms = [firm("F3", "follower"), firm("L2", "leader"), firm("F1", "follower"), firm("L1", "leader"), firm("F2", "follower")]) =>
       parseExperiment({
         market: { demand: { kind: "linear", a: 100, b: 1 }, episodes: 520, batch },
-        firms: [
-          { id: "L1", role: "leader", cost: { kind: "linear", c: 10 }, policy: { kind: "ppo" } },
-          { id: "L2", role: "leader", cost: { kind: "linear", c: 15 }, policy: { kind: "ppo" } },
-          { id: "F1", role: "follower", cost: { kind: "linear", c: 10 }, policy: { kind: "ppo" } },
-          { id: "F2", role: "follower", cost: { kind: "linear", c: 15 }, policy: { kind: "ppo" } },
-          { id: "F3", role: "follower", cost: { kind: "linear", c: 20 }, policy: { kind: "ppo" } },
-        ],
+        firms,
         training: { schedule: { kind: "alternating", phaseRounds: 100, ...schedule } },
       });
-    const e = two({ splitInstances: true });
-    expect(phasesOf(e).map((p) => [p.name, p.splitInstances])).toEqual([
-      ["train-followers", true],
-      ["train-leaders", true],
-      ["train-followers", true],
-      ["train-leaders", true],
-      ["train-followers", true],
+    const e = mk({});
+    expect(phasesOf(e).map((p) => [p.name, p.sharing])).toEqual([
+      ["train-followers", ["F1", "F2", "F3"]],
+      ["train-leaders", ["L1", "L2"]],
+      ["train-followers", ["F1", "F2", "F3"]],
+      ["train-leaders", ["L1", "L2"]],
+      ["train-followers", ["F1", "F2", "F3"]],
       ["evaluate", undefined],
     ]);
-    const shares = Object.fromEntries(e.firms.map((f) => [f.id, instanceShareOf(e, f)]));
+    const shareOf = (x: typeof e) => Object.fromEntries(x.firms.map((f) => [f.id, instanceShareOf(x, f)]));
+    const shares = shareOf(e);
     expect(shares).toEqual({
       L1: { slot: 0, of: 2 },
       L2: { slot: 1, of: 2 },
@@ -82,14 +78,18 @@ describe("alternating phase plan", () => {
       F3: { slot: 2, of: 3 },
     });
     // Every instance has exactly one learning follower in it.
-    const cover = ["F1", "F2", "F3"].flatMap((id) => instancesOf(shares[id] as { slot: number; of: number }, 8)).sort((a, b) => a - b);
+    const cover = ["F1", "F2", "F3"].flatMap((id) => instancesOf(shares[id] as InstanceShare, 8)).sort((a, b) => a - b);
     expect(cover).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
     expect(instancesOf({ slot: 2, of: 3 }, 8)).toEqual([2, 5]);
-    // On by default; off when asked, and when B leaves a learning firm no instance.
-    expect(instanceShareOf(two({}), e.firms[0]!)).toEqual({ slot: 0, of: 3 });
-    const off = two({ splitInstances: false });
-    expect(off.firms.every((f) => instanceShareOf(off, f).of === 1)).toBe(true);
-    const small = two({ splitInstances: true }, 2);
-    expect(Object.fromEntries(small.firms.map((f) => [f.id, instanceShareOf(small, f).of]))).toEqual({ L1: 2, L2: 2, F1: 1, F2: 1, F3: 1 });
+    // Off when asked, and when B leaves a sharing firm fewer than two instances (B < 2n).
+    expect(Object.values(shareOf(mk({ splitInstances: false }))).every((x) => x.of === 1)).toBe(true);
+    expect(Object.fromEntries(Object.entries(shareOf(mk({}, 5))).map(([id, x]) => [id, x.of]))).toEqual({ L1: 2, L2: 2, F1: 1, F2: 1, F3: 1 });
+    expect(instancesOf({ slot: 1, of: 3 }, 5)).toEqual([0, 1, 2, 3, 4]);
+    // Only PPO firms take turns: a MAPPO or fixed tier-mate plays in every instance and is not counted.
+    const mixed = mk({}, 8, [firm("L", "leader"), firm("F1", "follower"), firm("F2", "follower", "mappo"), firm("F3", "follower")]);
+    expect(phasesOf(mixed)[0]?.sharing).toEqual(["F1", "F3"]);
+    expect(shareOf(mixed)).toEqual({ L: { slot: 0, of: 1 }, F1: { slot: 0, of: 2 }, F2: { slot: 0, of: 1 }, F3: { slot: 1, of: 2 } });
+    const alone = mk({}, 8, [firm("L", "leader"), firm("F1", "follower"), firm("F2", "follower", "mappo")]);
+    expect(phasesOf(alone).every((p) => p.sharing === undefined)).toBe(true);
   });
 });

@@ -6,31 +6,13 @@
  */
 import { describe, expect, test } from "vitest";
 import { criticPeers } from "../../../agents/learning/ctde.js";
-import { InlineHost, type TrainerHost } from "../../../agents/learning/host.js";
-import type { ExperienceBatch, ResponseFor, WorkerRequest } from "../../../agents/learning/messages.js";
 import { learnerOptions } from "../../../agents/learning/options.js";
 import { type DdpgConfig, DdpgPolicy } from "../../../agents/policies/ddpg.js";
 import { type PpoConfig, PpoPolicy } from "../../../agents/policies/ppo.js";
 import type { ActContext, RunView, TrainingView } from "../../../agents/policy.js";
 import { OBSERVATION_COLUMNS } from "../../../services/bus/index.js";
 import { type Experiment, parseExperiment } from "../../../services/config/index.js";
-
-/** An inline trainer that keeps every batch it is asked to train on. */
-class Capturing implements TrainerHost {
-  readonly mode = "inline";
-  readonly batches: ExperienceBatch[] = [];
-  private readonly inner = new InlineHost();
-  async request<R extends WorkerRequest>(req: R): Promise<ResponseFor[R["type"]]> {
-    if (req.type === "train") {
-      const b = (req as Extract<WorkerRequest, { type: "train" }>).batch;
-      this.batches.push({ ...b, data: b.data.slice() });
-    }
-    return this.inner.request(req);
-  }
-  close(): Promise<void> {
-    return this.inner.close();
-  }
-}
+import { Capturing } from "./harness.js";
 
 const B = 2;
 const QMAX = 100;

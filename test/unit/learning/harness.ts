@@ -16,6 +16,8 @@ import type { ExperimentInput } from "../../../services/config/schema.js";
 import type { ActContext, Policy, RunView, TrainingView } from "../../../agents/policy.js";
 import { receivesTrainingInfo } from "../../../services/config/index.js";
 import { OBSERVATION_COLUMNS as ALL_COLUMNS } from "../../../services/bus/index.js";
+import { InlineHost, type TrainerHost } from "../../../agents/learning/host.js";
+import type { ExperienceBatch, ResponseFor, WorkerRequest } from "../../../agents/learning/messages.js";
 
 export const OBSERVATION_COLUMNS = [...ALL_COLUMNS];
 
@@ -264,4 +266,21 @@ export function ctx(B: number, committed = 0): ActContext {
     ownLastQuantity: new Float64Array(B),
     ownMarginalCost: new Float64Array(B).fill(10),
   };
+}
+
+/** An inline trainer that keeps every batch it is asked to train on. */
+export class Capturing implements TrainerHost {
+  readonly mode = "inline";
+  readonly batches: ExperienceBatch[] = [];
+  private readonly inner = new InlineHost();
+  async request<R extends WorkerRequest>(req: R): Promise<ResponseFor[R["type"]]> {
+    if (req.type === "train") {
+      const b = (req as Extract<WorkerRequest, { type: "train" }>).batch;
+      this.batches.push({ ...b, data: b.data.slice() });
+    }
+    return this.inner.request(req);
+  }
+  close(): Promise<void> {
+    return this.inner.close();
+  }
 }

@@ -4,7 +4,7 @@ import { learnerOptions } from "../../../agents/learning/options.js";
 import { type PpoConfig, PpoPolicy } from "../../../agents/policies/ppo.js";
 import { parseExperiment } from "../../../services/config/load.js";
 import type { ExperimentInput } from "../../../services/config/schema.js";
-import { ctx, Harness, meanOf, run } from "./harness.js";
+import { Capturing, ctx, Harness, meanOf, run } from "./harness.js";
 
 const ppoDefaults = (parseExperiment({
   market: { demand: { kind: "linear", a: 100, b: 1 } },
@@ -140,39 +140,44 @@ function monopoly(kind: "ppo" | "mappo", episodes: number, T: number, objective:
 }
 
 describe("ppo instance shares", () => {
-  test("ppo - with a share of the instances a training firm explores and learns only there, and plays its mean elsewhere", async () => {
-    const p = await PpoPolicy.create(run(256), ppoDefaults, { ...opts, instanceShare: { slot: 1, of: 2 } });
-    const q = await PpoPolicy.create(run(256), ppoDefaults, opts);
+  test("ppo - with a share of the instances a training firm explores and learns only there (row j is instance own[j]), and plays its mean elsewhere", async () => {
+    const host = new Capturing();
+    const p = await PpoPolicy.create(run(256), ppoDefaults, { ...opts, instanceShare: { slot: 1, of: 2 }, trainerHost: () => host });
     try {
       p.onPhase({ name: "evaluate", round: 0, training: false, exploring: false });
       const greedy = Float64Array.from((await p.act(ctx(256))) as Float64Array);
       p.onPhase({ name: "train-followers", round: 1, training: true, exploring: false });
+      const sd = (v: Float64Array) => {
+        const m = v.reduce((s, x) => s + x, 0) / v.length;
+        return Math.sqrt(v.reduce((s, x) => s + (x - m) ** 2, 0) / v.length);
+      };
+      const played: Float64Array[] = [];
       for (let r = 1; r <= 2; r++) {
         const a = Float64Array.from((await p.act(ctx(256))) as Float64Array);
-        const even = a.filter((_, i) => i % 2 === 0);
-        const odd = a.filter((_, i) => i % 2 === 1);
+        played.push(a);
         // Outside its share: exactly the greedy quantity (the weights are unchanged before the first update).
-        if (r === 1) expect(even).toEqual(greedy.filter((_, i) => i % 2 === 0));
-        const sd = (v: Float64Array) => {
-          const m = v.reduce((s, x) => s + x, 0) / v.length;
-          return Math.sqrt(v.reduce((s, x) => s + (x - m) ** 2, 0) / v.length);
-        };
-        expect(sd(even)).toBeLessThan(0.5);
-        expect(sd(odd)).toBeGreaterThan(10);
-        p.observe(outcome(r, a, a.map((x) => x * (60 - x))));
+        if (r === 1) expect(a.filter((_, i) => i % 2 === 0)).toEqual(greedy.filter((_, i) => i % 2 === 0));
+        expect(sd(a.filter((_, i) => i % 2 === 0))).toBeLessThan(0.5);
+        expect(sd(a.filter((_, i) => i % 2 === 1))).toBeGreaterThan(10);
+        // A profit that names its instance: 1000 r + i.
+        p.observe(outcome(r, a, Float64Array.from(a, (_, i) => 1000 * r + i)));
       }
       await p.settle();
-      // Two rounds of 128 samples each (its share), not 256.
-      expect(p.metrics().updates).toBe(2);
+      expect(host.batches.length).toBe(2);
+      const { dA, dC, S, rScale } = p as unknown as { dA: number; dC: number; S: number; rScale: number };
+      host.batches.forEach((b, t) => {
+        expect(b.data.length).toBe(128 * S);
+        for (let j = 0; j < 128; j++) {
+          const i = 2 * j + 1;
+          const k = j * S + dA + dC;
+          // Reward and action of row j are instance i's.
+          expect((b.data[k + 2] as number) * rScale).toBeCloseTo(1000 * (t + 1) + i, 1);
+          expect(Math.min(Math.max(b.data[k] as number, 0), 1) * 100).toBeCloseTo(played[t]![i] as number, 3);
+        }
+      });
       expect(p.metrics().samples).toBe(256);
-      // Without a share: every instance explores and is learned from.
-      const b = Float64Array.from((await q.act(ctx(256))) as Float64Array);
-      q.observe(outcome(0, b, b));
-      await q.settle();
-      expect(q.metrics().samples).toBe(256);
     } finally {
       await p.close();
-      await q.close();
     }
   });
 });
