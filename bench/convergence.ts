@@ -268,8 +268,9 @@ const NOTES = [
   "  the other follower's quantity, ignores the setting.",
   "- `ddpg` and `maddpg` outside the duopoly: where a cell misses, the leader ends about a unit short",
   "  of its Stackelberg quantity (49.1 against 50 on `asymmetric`), the followers' learned reaction",
-  "  being a little too flat; these learners explore in every instance (they do not honour",
-  "  `splitInstances`) and their settings were chosen on the duopoly.",
+  "  being a little too flat, so the followers' reply sits a little high; their settings were chosen",
+  "  on the duopoly. Taking turns over the instances does not fix it: DDPG followers taking turns",
+  "  (a trial build, not kept) ended 3.09%, 1.27%, 3.13% off on `1l2f`.",
 ];
 
 /** docs/convergence.md from every cell recorded so far. */
