@@ -29,8 +29,10 @@ export interface Phase {
  * Learner kinds that take turns over the instances when the schedule splits them: PPO, whose
  * critic sees only its own observation, so a tier-mate's exploration noise in its reward is noise
  * it cannot explain. MAPPO's critic sees its tier-mates' quantities; DDPG, MADDPG, the tabular
- * learners, fixed rules and outside agents explore (or not) in every instance, and a PPO firm
- * does not count them when it takes its turn.
+ * learners and fixed rules explore (or not) in every instance, and a PPO firm does not count them
+ * when it takes its turn. Firms are counted by the kind the experiment declares: an outside agent
+ * in a slot declared `ppo` is counted (it does not learn the split from the market; declare its
+ * slot with another kind or set splitInstances: false).
  */
 export const SPLITTING_KINDS: ReadonlySet<string> = new Set(["ppo"]);
 

@@ -257,9 +257,11 @@ const scheduleSchema = z.discriminatedUnion("kind", [
      * own share only. Its reward then never carries another PPO learner's exploration noise,
      * which its own critic cannot explain (docs/alternating.md measures what that noise does to
      * two PPO followers). Inert with fewer than two PPO firms learning at a time (a duopoly), and
-     * off when B < 2n. MAPPO (whose critic sees its tier-mates' quantities), DDPG, MADDPG, the
-     * tabular learners and outside agents explore in every instance and are not counted. Like
-     * the window, it is not in the market's RunControl.
+     * off when B < 2n. MAPPO (whose critic sees its tier-mates' quantities), DDPG, MADDPG and
+     * the tabular learners explore in every instance and are not counted. Firms are counted by
+     * their declared kind, so an outside agent in a slot declared `ppo` counts: like the window,
+     * the split is not in the market's RunControl, so declare that slot with another kind or set
+     * splitInstances: false.
      */
     splitInstances: z.boolean().default(true),
   }),

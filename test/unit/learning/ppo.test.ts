@@ -142,10 +142,13 @@ function monopoly(kind: "ppo" | "mappo", episodes: number, T: number, objective:
 describe("ppo instance shares", () => {
   test("ppo - with a share of the instances a training firm explores and learns only there (row j is instance own[j]), and plays its mean elsewhere", async () => {
     const host = new Capturing();
-    const p = await PpoPolicy.create(run(256), ppoDefaults, { ...opts, instanceShare: { slot: 1, of: 2 }, trainerHost: () => host });
+    // A follower whose instances differ: the earlier tiers' total is 10 + i / 4 in instance i.
+    const c = ctx(256);
+    c.committedTotal = Float64Array.from({ length: 256 }, (_, i) => 10 + i / 4);
+    const p = await PpoPolicy.create(run(256, 1), ppoDefaults, { ...opts, instanceShare: { slot: 1, of: 2 }, trainerHost: () => host });
     try {
       p.onPhase({ name: "evaluate", round: 0, training: false, exploring: false });
-      const greedy = Float64Array.from((await p.act(ctx(256))) as Float64Array);
+      const greedy = Float64Array.from((await p.act(c)) as Float64Array);
       p.onPhase({ name: "train-followers", round: 1, training: true, exploring: false });
       const sd = (v: Float64Array) => {
         const m = v.reduce((s, x) => s + x, 0) / v.length;
@@ -153,28 +156,38 @@ describe("ppo instance shares", () => {
       };
       const played: Float64Array[] = [];
       for (let r = 1; r <= 2; r++) {
-        const a = Float64Array.from((await p.act(ctx(256))) as Float64Array);
+        const a = Float64Array.from((await p.act(c)) as Float64Array);
         played.push(a);
         // Outside its share: exactly the greedy quantity (the weights are unchanged before the first update).
         if (r === 1) expect(a.filter((_, i) => i % 2 === 0)).toEqual(greedy.filter((_, i) => i % 2 === 0));
-        expect(sd(a.filter((_, i) => i % 2 === 0))).toBeLessThan(0.5);
         expect(sd(a.filter((_, i) => i % 2 === 1))).toBeGreaterThan(10);
         // A profit that names its instance: 1000 r + i.
         p.observe(outcome(r, a, Float64Array.from(a, (_, i) => 1000 * r + i)));
       }
       await p.settle();
       expect(host.batches.length).toBe(2);
-      const { dA, dC, S, rScale } = p as unknown as { dA: number; dC: number; S: number; rScale: number };
+      const { dA, dC, S, rScale, features } = p as unknown as {
+        dA: number;
+        dC: number;
+        S: number;
+        rScale: number;
+        features: { build(ctx: unknown, out: Float32Array): Float32Array };
+      };
+      const x = features.build(c, new Float32Array(256 * dA));
       host.batches.forEach((b, t) => {
         expect(b.data.length).toBe(128 * S);
         for (let j = 0; j < 128; j++) {
           const i = 2 * j + 1;
           const k = j * S + dA + dC;
-          // Reward and action of row j are instance i's.
+          // Features, reward, action and (in round 1) the behaviour mean of row j are instance i's.
+          expect(Array.from(b.data.subarray(j * S, j * S + dA))).toEqual(Array.from(x.subarray(i * dA, (i + 1) * dA)));
           expect((b.data[k + 2] as number) * rScale).toBeCloseTo(1000 * (t + 1) + i, 1);
           expect(Math.min(Math.max(b.data[k] as number, 0), 1) * 100).toBeCloseTo(played[t]![i] as number, 3);
+          if (t === 0) expect((b.data[k + 1] as number) * 100).toBeCloseTo(greedy[i] as number, 3);
         }
       });
+      // The features do tell the instances apart.
+      expect(x[1 * dA + dA - 1]).not.toBe(x[3 * dA + dA - 1]);
       expect(p.metrics().samples).toBe(256);
     } finally {
       await p.close();
