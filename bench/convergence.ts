@@ -250,8 +250,8 @@ const pct = (d: number) => `${(100 * d).toFixed(2)}%`;
 const NOTES = [
   "Notes (measurements of 2026-11-30):",
   "",
-  "- Cells marked \"older settings\" were run before the current settings (before the later follower",
-  "  phases explored locally and before the third cycle); the figure shown is theirs and is not counted.",
+  "- Cells marked \"older settings\" were run before the current settings; the figure shown is theirs",
+  "  and is not counted.",
   "- `q-learning` and `hedge` with two followers (`1l2f`, `2l2f`): with their default settings the",
   "  followers' Cournot game between themselves does not settle (docs/learners.md: Hedge reaches it",
   "  with `eta: 2`; memoryless Q-learning followers do not), so those cells are far off by design of",
@@ -271,6 +271,8 @@ const NOTES = [
   "  being a little too flat, so the followers' reply sits a little high; their settings were chosen",
   "  on the duopoly. Taking turns over the instances does not fix it: DDPG followers taking turns",
   "  (a trial build, not kept) ended 3.09%, 1.27%, 3.13% off on `1l2f`.",
+  "- `ddpg` and `maddpg` on `2l2f` are far off (the issue asks for them on the duopoly only); the",
+  "  MAPPO and PPO rows are the ones that reach it there.",
 ];
 
 /** docs/convergence.md from every cell recorded so far. */
