@@ -20,6 +20,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { loadExperiment } from "../services/config/index.js";
+import { checkRunSettings, resolvedSettings, settingsDiff } from "../services/config/settings.js";
 
 interface FirmResult {
   quantity: number;
@@ -78,14 +79,19 @@ export function renderTable(rows: CtdeRow[]): string {
 
 /**
  * --reuse: true when `trained` holds a finished run (summary.json) whose config resolves to the
- * same market, firms and training as `file` with `seed`; throws when it holds one of other settings.
+ * same market, firms and training as `file` with `seed`, and still to the settings it was trained
+ * with (its settings.json); throws when it holds one of other settings, or one that cannot be
+ * checked.
  */
 function sameSettings(trained: string, file: string, seed: number): boolean {
   if (!existsSync(join(trained, "summary.json")) || !existsSync(join(trained, "config.yaml"))) return false;
-  const settings = (e: ReturnType<typeof loadExperiment>) => JSON.stringify({ market: e.market, firms: e.firms, training: e.training });
   const run = loadExperiment(join(trained, "config.yaml"));
-  if (run.seed !== seed || settings(run) !== settings(loadExperiment(file)))
-    throw new Error(`--reuse: ${trained} was trained with other settings (or seed) than ${file} --seed ${seed}; run without --reuse`);
+  // The run must still read as it did when it was trained (no default changed under it) ...
+  checkRunSettings(trained, run, "--reuse", true);
+  // ... and be the experiment file's settings with this seed.
+  const diff = settingsDiff(resolvedSettings(run), resolvedSettings(loadExperiment(file)));
+  if (run.seed !== seed || diff.length > 0)
+    throw new Error(`--reuse: ${trained} was trained with other settings (${run.seed !== seed ? `seed ${run.seed}` : diff.join(", ")}) than ${file} --seed ${seed}; run without --reuse`);
   return true;
 }
 

@@ -23,6 +23,7 @@ import { MetricsFiles, mergeLearnerMetrics } from "../report/metrics-files.js";
 import { reportAfterRun } from "../report/report.js";
 import { runVersions } from "../report/run-data.js";
 import { phaseAt, phasesOf } from "../config/phases.js";
+import { checkRunSettings, resolvedSettings, SETTINGS_FILE } from "../config/settings.js";
 import { followStats, readRecord, recordedRounds, recordManager, waitForStream } from "../report/record.js";
 import { RoundOrder } from "../report/round-order.js";
 import { TRAINING_THREADS_ENV } from "../../agents/learning/pool.js";
@@ -99,6 +100,9 @@ export async function runExperiment(configFile: string | undefined, o: RunOption
     );
   }
   const exp = loadExperiment(config);
+  // The settings the run starts with, defaults filled in; a resume checks it still reads the same.
+  if (o.resume) checkRunSettings(outDir, exp, "--resume", false);
+  else writeFileSync(join(outDir, SETTINGS_FILE), `${JSON.stringify(resolvedSettings(exp), null, 1)}\n`);
   const hosts = hostsFor(exp.firms.length, o.hosts, exp.deployment?.hosts);
   const eq = equilibriaFor(exp);
   // The yardstick of the summary: the stage equilibrium, or a dynamic reference path where the

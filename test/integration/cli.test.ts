@@ -1,7 +1,9 @@
-import { mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { loadExperiment } from "../../services/config/index.js";
+import { resolvedSettings } from "../../services/config/settings.js";
 import { spawnCli, writeExperiment } from "../fixtures/cli.js";
 
 describe("cli", () => {
@@ -98,10 +100,19 @@ describe("cli", () => {
     const dir = mkdtempSync(join(tmpdir(), "stk-cli-"));
     writeFileSync(join(dir, "afile"), "x");
     writeFileSync(join(dir, "run.json"), "{ not json");
+    // A run folder whose config.yaml no longer resolves as it did when the run started (as when a
+    // default changed between versions) is refused before anything starts.
+    const changed = mkdtempSync(join(tmpdir(), "stk-cli-"));
+    writeFileSync(join(changed, "run.json"), JSON.stringify({ runId: "changed-1" }));
+    copyFileSync("experiments/ppo-duopoly-alternating.yaml", join(changed, "config.yaml"));
+    const now = resolvedSettings(loadExperiment(join(changed, "config.yaml"))) as { training: { schedule: Record<string, unknown> } };
+    now.training.schedule.exploreWidth = 1;
+    writeFileSync(join(changed, "settings.json"), JSON.stringify(now));
     const cases: Array<[string[], RegExp]> = [
       [["auth", "experiments/duopoly-linear.yaml", "--out", join(dir, "afile", "auth")], /cannot write credentials to .*: ENOTDIR/],
       [["auth", "experiments/duopoly-linear.yaml", "--out", join(dir, "a"), "--listen", "nowhere"], /--listen nowhere: expected host:port/],
       [["run", "--resume", dir], /run.json is not readable JSON/],
+      [["run", "--resume", changed], /resolves to other settings than the run started with \(training\.schedule\.exploreWidth\)/],
     ];
     for (const [args, want] of cases) {
       const p = spawnCli(args);
