@@ -12,8 +12,9 @@
  *                           [--seeds 1,2,3] [--rounds 100] [--out runs/ctde] [--reuse]
  *
  * --reuse: a seed whose trained run folder already holds a finished run of the same settings
- * (its config.yaml resolves to the experiment file's market, firms and training with that seed) is
- * not trained again, only evaluated; a folder of other settings is refused.
+ * (its config.yaml resolves to the experiment file's market, firms and training with that seed,
+ * and still to the settings.json the run recorded when it started) is not trained again, only
+ * evaluated; a folder of other settings, or without settings.json, is refused.
  */
 import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -21,6 +22,7 @@ import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { loadExperiment } from "../services/config/index.js";
 import { checkRunSettings, resolvedSettings, settingsDiff } from "../services/config/settings.js";
+import { ConfigError } from "../services/errors.js";
 
 interface FirmResult {
   quantity: number;
@@ -91,7 +93,7 @@ function sameSettings(trained: string, file: string, seed: number): boolean {
   // ... and be the experiment file's settings with this seed.
   const diff = settingsDiff(resolvedSettings(run), resolvedSettings(loadExperiment(file)));
   if (run.seed !== seed || diff.length > 0)
-    throw new Error(`--reuse: ${trained} was trained with other settings (${run.seed !== seed ? `seed ${run.seed}` : diff.join(", ")}) than ${file} --seed ${seed}; run without --reuse`);
+    throw new ConfigError(`--reuse: ${trained} was trained with other settings (${run.seed !== seed ? `seed ${run.seed}` : diff.join(", ")}) than ${file} --seed ${seed}; run without --reuse`);
   return true;
 }
 
@@ -159,7 +161,8 @@ async function main(): Promise<void> {
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
   main().catch((err: unknown) => {
-    process.stderr.write(`${(err as Error).stack ?? String(err)}\n`);
-    process.exitCode = 1;
+    // A refused setting is one line; anything else keeps its stack for whoever debugs the bench.
+    process.stderr.write(`${err instanceof ConfigError ? err.message : ((err as Error).stack ?? String(err))}\n`);
+    process.exitCode = err instanceof ConfigError ? 2 : 1;
   });
 }

@@ -9,6 +9,7 @@ import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync
 import { basename, dirname, join, resolve } from "node:path";
 import { parseDocument } from "yaml";
 import { loadExperiment } from "../config/index.js";
+import { checkRunSettings } from "../config/settings.js";
 import { ConfigError } from "../errors.js";
 import { type RunOptions, runExperiment } from "../launcher/run.js";
 import type { Summary } from "../report/metrics.js";
@@ -36,6 +37,8 @@ export async function evaluateRun(runDir: string, o: EvaluateOptions): Promise<{
   const rounds = o.rounds ?? 100;
   if (!Number.isInteger(rounds) || rounds < 1) throw new ConfigError(`--rounds must be a positive integer (got ${rounds})`);
   const exp = loadExperiment(config);
+  // The policies were trained under the settings the run recorded; today's defaults must agree.
+  checkRunSettings(src, exp, "evaluate", false);
   const out = resolve(o.out ?? defaultEvaluationDir(src));
   if (out === src) throw new ConfigError("--out must not be the trained run's folder");
   // A fresh folder: stale checkpoints of an earlier attempt must not mix with the trained run's.

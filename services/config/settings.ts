@@ -17,9 +17,14 @@ export function resolvedSettings(exp: Experiment): unknown {
   return JSON.parse(JSON.stringify({ market: exp.market, firms: exp.firms, training: exp.training }));
 }
 
-/** Paths (a.b[2].c) where two resolved settings differ, at most `limit` of them. */
+/**
+ * Paths (a.b[2].c) where two resolved settings differ, at most `limit` of them; a path only `b`
+ * has is marked "(new)", one only `a` has "(gone)".
+ */
 export function settingsDiff(a: unknown, b: unknown, limit = 5, path = ""): string[] {
   if (Object.is(a, b)) return [];
+  if (a === undefined) return [`${path} (new)`];
+  if (b === undefined) return [`${path} (gone)`];
   const obj = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null;
   if (!obj(a) || !obj(b) || Array.isArray(a) !== Array.isArray(b)) return [path || "(root)"];
   const out: string[] = [];
@@ -40,7 +45,9 @@ export function checkRunSettings(dir: string, exp: Experiment, what: string, req
   const file = join(dir, SETTINGS_FILE);
   if (!existsSync(file)) {
     if (required)
-      throw new ConfigError(`${what}: ${dir} has no ${SETTINGS_FILE} (it was made before runs recorded their resolved settings), so its settings cannot be checked`);
+      throw new ConfigError(
+        `${what}: ${dir} has no ${SETTINGS_FILE} (it was made before runs recorded their resolved settings), so its settings cannot be checked; run it again`,
+      );
     return;
   }
   let recorded: unknown;
@@ -52,6 +59,6 @@ export function checkRunSettings(dir: string, exp: Experiment, what: string, req
   const diff = settingsDiff(recorded, resolvedSettings(exp));
   if (diff.length > 0)
     throw new ConfigError(
-      `${what}: ${dir}/config.yaml resolves to other settings than the run started with (${diff.join(", ")}); a default may have changed since: write those settings into config.yaml as recorded in ${SETTINGS_FILE}`,
+      `${what}: ${dir}/config.yaml resolves to other settings than the run started with (${diff.join(", ")}): a default changed or a setting was added since; write changed settings into config.yaml as ${SETTINGS_FILE} records them, or use the version that started the run (run.json)`,
     );
 }

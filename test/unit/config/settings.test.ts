@@ -24,7 +24,7 @@ afterEach(() => {
 describe("run settings", () => {
   it("settingsDiff names the paths that differ", () => {
     expect(settingsDiff({ a: 1, b: { c: [1, 2] } }, { a: 1, b: { c: [1, 3] } })).toEqual(["b.c[1]"]);
-    expect(settingsDiff({ a: 1 }, { a: 1, d: true })).toEqual(["d"]);
+    expect(settingsDiff({ a: 1, g: 2 }, { a: 1, d: true })).toEqual(["g (gone)", "d (new)"]);
     expect(settingsDiff(resolvedSettings(exp({})), resolvedSettings(exp({})))).toEqual([]);
     expect(settingsDiff(resolvedSettings(exp({})), resolvedSettings(exp({ splitInstances: false })))).toEqual([
       "training.schedule.splitInstances",
@@ -40,6 +40,11 @@ describe("run settings", () => {
     writeFileSync(join(dir, SETTINGS_FILE), JSON.stringify(resolvedSettings(exp({ exploreWidth: 1 }))));
     expect(() => checkRunSettings(dir, exp({}), "--resume", false)).toThrow(/training\.schedule\.exploreWidth/);
     expect(() => checkRunSettings(dir, exp({ exploreWidth: 1 }), "--resume", false)).not.toThrow();
+    // Recorded before a setting existed (here: splitInstances missing from the record).
+    const before = resolvedSettings(exp({})) as { training: { schedule: Record<string, unknown> } };
+    delete before.training.schedule.splitInstances;
+    writeFileSync(join(dir, SETTINGS_FILE), JSON.stringify(before));
+    expect(() => checkRunSettings(dir, exp({}), "--resume", false)).toThrow(/training\.schedule\.splitInstances \(new\).*version that started the run/);
     writeFileSync(join(dir, SETTINGS_FILE), "{not json");
     expect(() => checkRunSettings(dir, exp({}), "--resume", false)).toThrow(/not readable JSON/);
   });
