@@ -29,9 +29,10 @@ export function settingsDiff(a: unknown, b: unknown, limit = 5, path = ""): stri
   if (!obj(a) || !obj(b) || Array.isArray(a) !== Array.isArray(b)) return [path || "(root)"];
   const out: string[] = [];
   for (const k of new Set([...Object.keys(a), ...Object.keys(b)])) {
-    const p = Array.isArray(a) ? `${path}[${k}]` : path ? `${path}.${k}` : k;
-    for (const d of settingsDiff(a[k], b[k], limit - out.length, p)) if (out.length < limit) out.push(d);
     if (out.length >= limit) break;
+    const p = Array.isArray(a) ? `${path}[${k}]` : path ? `${path}.${k}` : k;
+    // The call returns at most limit - out.length paths.
+    out.push(...settingsDiff(a[k], b[k], limit - out.length, p));
   }
   return out;
 }
